@@ -65,7 +65,12 @@ public final class AdminHttpServer implements AutoCloseable {
 
     /** Binds and starts serving; returns the bound address (port 0 picks a free one). */
     public synchronized InetSocketAddress start() throws IOException {
-        server = HttpServer.create(bind, 64);
+        try {
+            server = HttpServer.create(bind, 64);
+        } catch (java.net.BindException e) {
+            throw new java.net.BindException("cannot bind the admin HTTP server to " + bind.getHostString() + ":" + bind.getPort()
+                    + ": " + e.getMessage() + "; choose another admin port (admin.port in the config)");
+        }
         server.setExecutor(executor);
         server.createContext("/healthz", guarded(this::healthz));
         server.createContext("/readyz", guarded(this::readyz));

@@ -12,21 +12,22 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-            "Starts an embedded PostgreSQL with a small 'shop' database, and Countersign in front of it",
-            "with agent demo-agent / demo-agent-pw. Prints how to connect. Stops on Ctrl-C."
+            "Starts an embedded PostgreSQL with a small 'shop' database and Countersign",
+            "in front of it (agent demo-agent, password demo-agent-pw), prints how to",
+            "connect, and runs until Ctrl-C. Listens on 127.0.0.1 only."
         })
 public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--pg-port", paramLabel = "N", defaultValue = "6543",
-            description = "port of the PostgreSQL listener on 127.0.0.1 (default: ${DEFAULT-VALUE})")
+            description = "PostgreSQL listener port (default: ${DEFAULT-VALUE})")
     int pgPort;
 
     @Option(names = "--admin-port", paramLabel = "N", defaultValue = "8787",
-            description = "port of the admin HTTP server on 127.0.0.1 (default: ${DEFAULT-VALUE})")
+            description = "admin HTTP port (default: ${DEFAULT-VALUE})")
     int adminPort;
 
     @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "keep the embedded database here (kept across runs); default: a temporary directory removed on exit")
+            description = "keep the embedded database here, across runs (default: a temporary directory, removed on exit)")
     Path dataDir;
 
     @Override

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * The config file cannot be used. The message names the file, each offending key path (for example
- * {@code agents[1].backends}) and what is expected there, one problem per line.
+ * {@code agents[1].backends}) and what is expected there, on one line (problems separated by "; ").
  */
 public final class ConfigException extends RuntimeException {
 
@@ -34,9 +34,10 @@ public final class ConfigException extends RuntimeException {
         if (problems.size() == 1) {
             return source + ": " + problems.get(0);
         }
-        StringBuilder sb = new StringBuilder(source).append(": ").append(problems.size()).append(" problems:");
-        for (ConfigProblem p : problems) {
-            sb.append("\n  ").append(p);
+        // one line, so the CLI's "one-line reason" holds even with several problems
+        StringBuilder sb = new StringBuilder(source).append(": ").append(problems.size()).append(" problems: ");
+        for (int i = 0; i < problems.size(); i++) {
+            sb.append(i == 0 ? "" : "; ").append(problems.get(i));
         }
         return sb.toString();
     }
