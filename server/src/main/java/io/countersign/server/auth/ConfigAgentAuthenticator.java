@@ -1,0 +1,75 @@
+package io.countersign.server.auth;
+
+import io.countersign.server.config.AgentConfig;
+import io.countersign.server.config.BackendConfig;
+import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.config.ScramVerifier;
+import io.countersign.wire.spi.AgentAuthenticator;
+import io.countersign.wire.spi.AgentCredential;
+import io.countersign.wire.spi.ProtocolError;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Agents and routes from the config. Lookups are map reads prepared at construction, so the
+ * calls from the event loop never block.
+ */
+public final class ConfigAgentAuthenticator implements AgentAuthenticator {
+
+    private final Map<String, AgentConfig> agents = new LinkedHashMap<>();
+    private final Map<String, AgentCredential> credentials = new LinkedHashMap<>();
+    private final Map<String, BackendConfig> backends = new LinkedHashMap<>();
+
+    public ConfigAgentAuthenticator(CountersignConfig config) {
+        for (BackendConfig b : config.backends()) {
+            backends.put(b.name(), b);
+        }
+        for (AgentConfig a : config.agents()) {
+            agents.put(a.name(), a);
+            credentials.put(a.name(), a.scram() != null
+                    ? ScramVerifier.parse(a.scram())
+                    : new AgentCredential.Password(a.password()));
+        }
+    }
+
+    @Override
+    public Optional<AgentCredential> credentialFor(String user) {
+        return Optional.ofNullable(credentials.get(user));
+    }
+
+    /** The configured agent, for components that need its owner or groups. */
+    public Optional<AgentConfig> agent(String name) {
+        return Optional.ofNullable(agents.get(name));
+    }
+
+    @Override
+    public Route route(String agent, String database) {
+        AgentConfig a = agents.get(agent);
+        if (a == null) {
+            // Only reachable if a session routes without authenticating first: refuse like a failed login.
+            return new Route.Refused(new ProtocolError("28000", 1045,
+                    "agent \"" + agent + "\" is not known to Countersign", null));
+        }
+        BackendConfig backend = backends.get(database);
+        if (backend == null) {
+            return new Route.Refused(new ProtocolError("3D000", 1049,
+                    "database \"" + database + "\" does not exist",
+                    "Countersign has no backend named \"" + database + "\"; agent \"" + agent + "\" may connect to "
+                            + reachable(a) + ". Use one of those as the database name."));
+        }
+        if (!a.mayReach(backend.name())) {
+            return new Route.Refused(new ProtocolError("28000", 1044,
+                    "agent \"" + agent + "\" may not connect to database \"" + database + "\"",
+                    "agent \"" + agent + "\" may connect to " + reachable(a)
+                            + ". To allow this one, add \"" + database + "\" to the agent's backends in the Countersign config."));
+        }
+        return new Route.Backend(backend.target());
+    }
+
+    private String reachable(AgentConfig a) {
+        List<String> names = backends.keySet().stream().filter(a::mayReach).toList();
+        return names.isEmpty() ? "no database" : String.join(", ", names);
+    }
+}

@@ -1,0 +1,61 @@
+package io.countersign.server.config;
+
+import java.util.List;
+
+/**
+ * An AI agent allowed to connect, and the human answerable for it.
+ *
+ * @param name     the user name the agent connects with; unique
+ * @param owner    the responsible human (e-mail or name)
+ * @param password a clear password (use {@code ${ENV}}); exactly one of password and scram
+ * @param scram    a SCRAM-SHA-256 verifier in PostgreSQL's {@code SCRAM-SHA-256$iter:salt$storedkey:serverkey} form
+ * @param groups   labels policies can refer to (optional)
+ * @param backends names of the backends this agent may reach, or {@code "*"} for all
+ */
+public record AgentConfig(
+        String name,
+        String owner,
+        String password,
+        String scram,
+        List<String> groups,
+        List<String> backends) implements ConfigSection {
+
+    public AgentConfig {
+        groups = ConfigLists.copy(groups);
+        backends = ConfigLists.copy(backends);
+    }
+
+    /** Whether this agent may reach the backend called {@code backend}. */
+    public boolean mayReach(String backend) {
+        return backends.contains("*") || backends.contains(backend);
+    }
+
+    @Override
+    public void check(String at, CountersignConfig root, Problems problems) {
+        problems.require(name, Problems.join(at, "name"), "the user name the agent connects with");
+        problems.require(owner, Problems.join(at, "owner"), "the human answerable for this agent (an e-mail address or name)");
+        if (password == null && scram == null) {
+            problems.add(at, "no credential; expected 'password' or 'scram' (a SCRAM-SHA-256 verifier)");
+        } else if (password != null && scram != null) {
+            problems.add(at, "both 'password' and 'scram' given; expected exactly one");
+        } else if (scram != null) {
+            try {
+                ScramVerifier.parse(scram);
+            } catch (IllegalArgumentException e) {
+                problems.add(Problems.join(at, "scram"), e.getMessage());
+            }
+        } else if (password.isEmpty()) {
+            problems.add(Problems.join(at, "password"), "empty; expected a non-empty password");
+        }
+        String key = Problems.join(at, "backends");
+        if (problems.require(backends, key, "a list of backend names this agent may reach (or \"*\" for all)")) {
+            for (int i = 0; i < backends.size(); i++) {
+                String b = backends.get(i);
+                if (!"*".equals(b) && root.backend(b) == null) {
+                    problems.add(key + "[" + i + "]", "no backend named '" + b + "'; expected one of "
+                            + root.backends().stream().filter(x -> x != null).map(BackendConfig::name).toList() + " or \"*\"");
+                }
+            }
+        }
+    }
+}

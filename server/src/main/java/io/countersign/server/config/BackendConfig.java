@@ -1,0 +1,47 @@
+package io.countersign.server.config;
+
+import io.countersign.wire.spi.BackendTarget;
+
+/**
+ * A database Countersign forwards to. Agents select it by putting its {@code name} in their
+ * connection's database name; Countersign then logs in to {@code database} on the backend as
+ * {@code user} (agents never see these credentials).
+ *
+ * @param name     what agents call it (their dbname); unique
+ * @param host     backend host (required)
+ * @param port     backend port (default 5432)
+ * @param database the backend's database name (default: {@code name})
+ * @param user     the role Countersign logs in as (required)
+ * @param password that role's password; absent for trust authentication
+ * @param tls      disable, prefer (default), require or verify-full
+ */
+public record BackendConfig(
+        String name,
+        String host,
+        Integer port,
+        String database,
+        String user,
+        String password,
+        BackendTls tls) implements ConfigSection {
+
+    public BackendConfig {
+        port = port == null ? 5432 : port;
+        database = database == null ? name : database;
+        tls = tls == null ? BackendTls.PREFER : tls;
+    }
+
+    public BackendTarget target() {
+        return new BackendTarget(name, host, port, database, user, password, tls.mode());
+    }
+
+    @Override
+    public void check(String at, CountersignConfig root, Problems problems) {
+        problems.require(name, Problems.join(at, "name"), "the name agents use as their database, e.g. shop");
+        problems.require(host, Problems.join(at, "host"), "the backend's host name or address");
+        problems.port(port, Problems.join(at, "port"));
+        if (port != null && port == 0) {
+            problems.add(Problems.join(at, "port"), "0 is not a backend port; expected the port the backend listens on, e.g. 5432");
+        }
+        problems.require(user, Problems.join(at, "user"), "the role Countersign logs in to the backend as");
+    }
+}

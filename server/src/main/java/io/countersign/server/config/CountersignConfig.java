@@ -1,0 +1,55 @@
+package io.countersign.server.config;
+
+import java.util.List;
+
+/**
+ * The whole config file. Each top-level YAML key is one component; a new section (policy,
+ * approvals, audit, analysis, slack, ...) is one more component whose type implements
+ * {@link ConfigSection} if it has values to check. Keys that match no component fail the load.
+ *
+ * @param listeners where agents connect (required)
+ * @param admin     the admin HTTP address (optional; default 127.0.0.1:8787)
+ * @param backends  the databases Countersign forwards to (at least one)
+ * @param agents    who may connect and where to (at least one)
+ */
+public record CountersignConfig(
+        ListenersConfig listeners,
+        AdminConfig admin,
+        List<BackendConfig> backends,
+        List<AgentConfig> agents) implements ConfigSection {
+
+    public CountersignConfig {
+        admin = admin == null ? AdminConfig.DEFAULT : admin;
+        backends = ConfigLists.copy(backends);
+        agents = ConfigLists.copy(agents);
+    }
+
+    public BackendConfig backend(String name) {
+        return backends.stream().filter(b -> b != null && b.name() != null && b.name().equals(name)).findFirst().orElse(null);
+    }
+
+    @Override
+    public void check(String at, CountersignConfig root, Problems problems) {
+        problems.require(listeners, "listeners", "a mapping with a 'postgres' listener");
+        problems.require(backends, "backends", "a list of at least one backend (name, host, port, database, user, ...)");
+        problems.require(agents, "agents", "a list of at least one agent (name, owner, password or scram, backends)");
+        duplicates(backends.stream().map(b -> b == null ? null : b.name()).toList(), "backends", problems);
+        duplicates(agents.stream().map(a -> a == null ? null : a.name()).toList(), "agents", problems);
+        for (int i = 0; i < backends.size(); i++) {
+            if (backends.get(i) == null) problems.add("backends[" + i + "]", "empty entry; expected a backend mapping");
+        }
+        for (int i = 0; i < agents.size(); i++) {
+            if (agents.get(i) == null) problems.add("agents[" + i + "]", "empty entry; expected an agent mapping");
+        }
+    }
+
+    private static void duplicates(List<String> names, String key, Problems problems) {
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i);
+            if (n != null && names.subList(0, i).contains(n)) {
+                problems.add(key + "[" + i + "].name", "'" + n + "' is already used by " + key + "[" + names.indexOf(n)
+                        + "]; expected a unique name");
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package io.countersign.server.demo;
+
+import io.countersign.server.config.AdminConfig;
+import io.countersign.server.config.AgentConfig;
+import io.countersign.server.config.AuthMethod;
+import io.countersign.server.config.BackendConfig;
+import io.countersign.server.config.BackendTls;
+import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.config.ListenersConfig;
+import io.countersign.server.config.PostgresListenerConfig;
+import io.countersign.server.config.TlsConfig;
+import io.countersign.server.runtime.CountersignServer;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code countersign demo}: the {@link DemoDatabase} and a Countersign in front of it, configured in
+ * code the way a config file would configure it (see {@link #config}).
+ */
+public final class Demo implements AutoCloseable {
+
+    public static final String AGENT = "demo-agent";
+    public static final String AGENT_PASSWORD = "demo-agent-pw";
+    public static final String AGENT_OWNER = "dana@example.com";
+    public static final String DATABASE = DemoDatabase.DATABASE;
+
+    /** @param dataDir where the embedded database lives; {@code null} for a temporary directory removed on close */
+    public record Options(int pgPort, int adminPort, Path dataDir) {}
+
+    private final DemoDatabase database;
+    private final CountersignServer server;
+    private boolean closed;
+
+    private Demo(DemoDatabase database, CountersignServer server) {
+        this.database = database;
+        this.server = server;
+    }
+
+    public static Demo start(Options options) throws Exception {
+        DemoDatabase db = DemoDatabase.start(options.dataDir());
+        try {
+            CountersignServer server = CountersignServer.of(config(options, db.port())).start();
+            return new Demo(db, server);
+        } catch (Exception | Error e) {
+            db.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The demo's configuration: TLS with a generated self-signed certificate, SCRAM-SHA-256, one
+     * backend (the embedded database, as its superuser; the agent never sees that) and one agent.
+     */
+    public static CountersignConfig config(Options options, int backendPort) {
+        return new CountersignConfig(
+                new ListenersConfig(new PostgresListenerConfig("127.0.0.1", options.pgPort(),
+                        new TlsConfig(null, null, true, false), List.of(AuthMethod.SCRAM_SHA_256))),
+                new AdminConfig("127.0.0.1", options.adminPort()),
+                List.of(new BackendConfig(DATABASE, "127.0.0.1", backendPort, DATABASE, "postgres", null, BackendTls.DISABLE)),
+                List.of(new AgentConfig(AGENT, AGENT_OWNER, AGENT_PASSWORD, null, List.of("demo"), List.of(DATABASE))));
+    }
+
+    public InetSocketAddress postgresAddress() {
+        return server.postgresAddress();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return server.adminAddress();
+    }
+
+    public CountersignServer server() {
+        return server;
+    }
+
+    public DemoDatabase database() {
+        return database;
+    }
+
+    /** The psql command line that connects as the demo agent. */
+    public String psqlCommand() {
+        return "PGPASSWORD=" + AGENT_PASSWORD + " psql \"host=127.0.0.1 port=" + postgresAddress().getPort()
+                + " user=" + AGENT + " dbname=" + DATABASE + " sslmode=require\"";
+    }
+
+    /** What the demo prints once it is up. */
+    public String instructions() {
+        int port = postgresAddress().getPort();
+        String admin = "http://127.0.0.1:" + adminAddress().getPort();
+        return String.join("\n",
+                "",
+                "Countersign demo is running.",
+                "",
+                "Connect as the agent " + AGENT + " (owned by " + AGENT_OWNER + "):",
+                "  " + psqlCommand(),
+                "  JDBC: jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE + "?user=" + AGENT + "&password=" + AGENT_PASSWORD + "&sslmode=require",
+                "",
+                "Try:  SELECT name, email FROM customers ORDER BY id LIMIT 5;",
+                "      \\copy (SELECT * FROM orders WHERE status = 'paid') TO 'paid-orders.csv' CSV HEADER",
+                "",
+                "Admin endpoints:",
+                "  " + admin + "/healthz",
+                "  " + admin + "/readyz",
+                "  " + admin + "/metrics",
+                "",
+                "Backend: embedded PostgreSQL at 127.0.0.1:" + database.port() + ", database " + DATABASE + " ("
+                        + ShopData.CUSTOMERS + " customers, " + ShopData.ORDERS + " orders, their payments), data in "
+                        + database.directory() + (database.temporary() ? " (removed on exit)" : ""),
+                "Every statement through Countersign is logged below as one JSON line.",
+                "Stop with Ctrl-C.",
+                "");
+    }
+
+    public void awaitStop() throws InterruptedException {
+        server.awaitStop();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        server.close();
+        database.close();
+    }
+}

@@ -1,0 +1,193 @@
+package io.countersign.server.runtime;
+
+import io.countersign.server.admin.AdminHttpServer;
+import io.countersign.server.admin.ReadinessCheck;
+import io.countersign.server.auth.ConfigAgentAuthenticator;
+import io.countersign.server.config.AdminConfig;
+import io.countersign.server.config.AuthMethod;
+import io.countersign.server.config.BackendConfig;
+import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.config.PostgresListenerConfig;
+import io.countersign.server.config.TlsConfig;
+import io.countersign.server.gate.CountersignGate;
+import io.countersign.server.gate.StatementLog;
+import io.countersign.wire.pg.PostgresListener;
+import io.countersign.wire.spi.StatementGate;
+import io.countersign.wire.spi.StatementListener;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Countersign: the listeners from the config, all sharing one {@link StatementGate} and
+ * one {@link StatementListener}, plus the admin HTTP server and the metrics registry.
+ * {@code serve} and {@code demo} both build one.
+ */
+public final class CountersignServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CountersignServer.class);
+
+    private final CountersignConfig config;
+    private final StatementGate gate;
+    private final StatementListener statements;
+    private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private AdminHttpServer admin;
+    private PostgresListener postgres;
+    private volatile InetSocketAddress postgresAddress;
+    private boolean closed;
+
+    private CountersignServer(CountersignConfig config, StatementGate gate, StatementListener statements) {
+        this.config = config;
+        this.gate = gate;
+        this.statements = statements;
+    }
+
+    /** A server for {@code config} with the default gate ({@link CountersignGate}) and the statement log. */
+    public static CountersignServer of(CountersignConfig config) {
+        return new CountersignServer(config, new CountersignGate(), new StatementLog());
+    }
+
+    /** For later issues and tests: the same server with another gate or statement listener. */
+    public static CountersignServer of(CountersignConfig config, StatementGate gate, StatementListener statements) {
+        return new CountersignServer(config, gate, statements);
+    }
+
+    /** Binds the admin port, then the listeners. On failure everything started so far is closed again. */
+    public synchronized CountersignServer start() throws Exception {
+        new JvmMemoryMetrics().bindTo(metrics);
+        gcMetrics.bindTo(metrics);
+        new JvmThreadMetrics().bindTo(metrics);
+        new ClassLoaderMetrics().bindTo(metrics);
+        new ProcessorMetrics().bindTo(metrics);
+        new UptimeMetrics().bindTo(metrics);
+        try {
+            AdminConfig a = config.admin();
+            admin = new AdminHttpServer(new InetSocketAddress(a.host(), a.port()), metrics);
+            admin.addReadinessCheck("postgres-listener", () -> postgresAddress != null
+                    ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(postgresAddress))
+                    : ReadinessCheck.Status.notReady("the PostgreSQL listener is not bound"));
+            for (BackendConfig b : config.backends()) {
+                admin.addReadinessCheck("backend:" + b.name(), new BackendProbe(b));
+            }
+            InetSocketAddress adminAddress = admin.start();
+            log.info("admin HTTP on http://{}/ (healthz, readyz, metrics)", hostPort(adminAddress));
+
+            PostgresListenerConfig pg = config.listeners().postgres();
+            postgres = PostgresListener.builder()
+                    .bind(new InetSocketAddress(pg.host(), pg.port()))
+                    .tls(sslContext(pg.tls()))
+                    .requireTls(pg.tls() != null && pg.tls().required())
+                    .authMethods(authMethods(pg))
+                    .authenticator(new ConfigAgentAuthenticator(config))
+                    .gate(gate)
+                    .listener(statements)
+                    .metrics(metrics)
+                    .build();
+            postgresAddress = postgres.start();
+            log.info("PostgreSQL listener on {}", hostPort(postgresAddress));
+            return this;
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    public InetSocketAddress postgresAddress() {
+        return postgresAddress;
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
+    }
+
+    /** Where other components mount their HTTP endpoints and readiness checks. */
+    public AdminHttpServer admin() {
+        return admin;
+    }
+
+    public PrometheusMeterRegistry metrics() {
+        return metrics;
+    }
+
+    public CountersignConfig config() {
+        return config;
+    }
+
+    /** Blocks until {@link #close()} has run (from a shutdown hook, for instance). */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** Stops accepting, closes sessions, then the admin port. Safe to call more than once. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (postgres != null) {
+                postgres.close();
+            }
+        } catch (RuntimeException e) {
+            log.warn("closing the PostgreSQL listener failed", e);
+        }
+        postgresAddress = null;
+        if (admin != null) {
+            admin.close();
+        }
+        gcMetrics.close();
+        metrics.close();
+        stopped.countDown();
+    }
+
+    private static Set<PostgresListener.AuthMethod> authMethods(PostgresListenerConfig pg) {
+        Set<PostgresListener.AuthMethod> methods = EnumSet.noneOf(PostgresListener.AuthMethod.class);
+        for (AuthMethod m : pg.auth()) {
+            methods.add(switch (m) {
+                case SCRAM_SHA_256 -> PostgresListener.AuthMethod.SCRAM_SHA_256;
+                case MD5 -> PostgresListener.AuthMethod.MD5;
+                case CLEARTEXT_OVER_TLS -> PostgresListener.AuthMethod.CLEARTEXT_OVER_TLS;
+            });
+        }
+        return methods;
+    }
+
+    private static SslContext sslContext(TlsConfig tls) throws SSLException {
+        if (tls == null) {
+            return null;
+        }
+        if (tls.selfSigned()) {
+            SelfSignedCertificate cert = SelfSignedCertificate.forLocalhost();
+            return SslContextBuilder.forServer(cert.key(), cert.certificate()).build();
+        }
+        try {
+            return SslContextBuilder.forServer(new File(tls.cert()), new File(tls.key())).build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new SSLException("cannot use TLS certificate " + tls.cert() + " with key " + tls.key()
+                    + ": " + e.getMessage() + " (expected a PEM certificate chain and a PEM PKCS#8 private key)", e);
+        }
+    }
+
+    static String hostPort(InetSocketAddress a) {
+        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+}
