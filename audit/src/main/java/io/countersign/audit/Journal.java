@@ -1,0 +1,286 @@
+package io.countersign.audit;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The append-only journal: segment files {@code segment-<first seq>.log}, each opening with a header that
+ * carries the chain state it continues from (next seq, previous hash), then frames
+ * {@code [int length][int crc32c][canonical record bytes]}.
+ *
+ * <p>Appends, forces and rolls happen on the trail's journal thread only; {@link #trimThrough} comes from
+ * the Parquet thread and only ever deletes segments the journal thread has closed.
+ */
+final class Journal implements AutoCloseable {
+    static final int HEADER_BYTES = 4 + 8 + Hashes.LENGTH + 4;
+    private static final byte[] MAGIC = {'C', 'S', 'J', '1'};
+    private static final int MAX_FRAME = 64 << 20;
+
+    /** A segment on disk and the first sequence number it holds (or would hold). */
+    record Segment(Path path, long firstSeq) {}
+
+    /** What a scan found: the records in order and the chain state to continue from. */
+    record Scan(List<ChainedRecord> records, long nextSeq, byte[] lastHash, List<String> notes) {}
+
+    private final Path dir;
+    private final long segmentBytes;
+    private final List<Segment> segments = new ArrayList<>(); // guarded by this
+    private FileChannel current;
+    private long position;
+    private final ByteBuffer frame = ByteBuffer.allocateDirect(1 << 16);
+
+    private Journal(Path dir, long segmentBytes) {
+        this.dir = dir;
+        this.segmentBytes = segmentBytes;
+    }
+
+    static List<Segment> listSegments(Path dir) throws IOException {
+        List<Segment> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "segment-*.log")) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                out.add(new Segment(p, Long.parseLong(n.substring("segment-".length(), n.length() - ".log".length()))));
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.firstSeq, b.firstSeq));
+        return out;
+    }
+
+    /**
+     * Reads every segment. A bad or incomplete frame at the end of the last segment is a torn write that was
+     * never acknowledged (acknowledgement follows the write): with {@code repair} it is cut off. Damage
+     * anywhere else is corruption and stops the open with the file and offset named.
+     */
+    static Scan scan(Path dir, long genesisSeq, byte[] genesisHash, boolean repair) throws IOException {
+        List<Segment> segs = listSegments(dir);
+        List<ChainedRecord> records = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        long nextSeq = genesisSeq;
+        byte[] lastHash = genesisHash;
+        for (int i = 0; i < segs.size(); i++) {
+            Segment seg = segs.get(i);
+            boolean last = i == segs.size() - 1;
+            byte[] bytes = Files.readAllBytes(seg.path);
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            if (bytes.length < HEADER_BYTES || !headerValid(buf)) {
+                if (last) {
+                    notes.add("dropped " + seg.path.getFileName() + ": its header was never completely written");
+                    if (repair) {
+                        Files.delete(seg.path);
+                    }
+                    break;
+                }
+                throw new AuditStorageException("journal segment " + seg.path + " has a damaged header; it is not the last"
+                        + " segment, so this is corruption, not a crash. Move it aside to start (its records may be lost).");
+            }
+            long headerSeq = buf.getLong(4);
+            byte[] headerHash = new byte[Hashes.LENGTH];
+            buf.get(12, headerHash);
+            if (i == 0) {
+                // The oldest segment may start after records that are already in Parquet and trimmed.
+                nextSeq = headerSeq;
+                lastHash = headerHash;
+            } else if (headerSeq != nextSeq || !Arrays.equals(headerHash, lastHash)) {
+                throw new AuditStorageException("journal segment " + seg.path + " starts at seq " + headerSeq
+                        + " but the previous segment ends before seq " + nextSeq + " (or with another hash): segments are missing or altered");
+            }
+            int pos = HEADER_BYTES;
+            while (pos < bytes.length) {
+                String problem = null;
+                int len = 0;
+                if (bytes.length - pos < 8) {
+                    problem = "incomplete frame header";
+                } else {
+                    len = buf.getInt(pos);
+                    int crc = buf.getInt(pos + 4);
+                    if (len <= 0 || len > MAX_FRAME || bytes.length - pos - 8 < len) {
+                        problem = len == 0 ? "zero length frame" : "incomplete frame of " + len + " bytes";
+                    } else {
+                        CRC32C c = new CRC32C();
+                        c.update(bytes, pos + 8, len);
+                        if ((int) c.getValue() != crc) {
+                            problem = "checksum mismatch";
+                        }
+                    }
+                }
+                if (problem != null) {
+                    if (!last) {
+                        throw new AuditStorageException("journal segment " + seg.path + " is corrupt at offset " + pos + " ("
+                                + problem + "); it is not the last segment, so this is not a torn write. Move it aside to start.");
+                    }
+                    notes.add("dropped a torn tail of " + (bytes.length - pos) + " bytes at offset " + pos + " of "
+                            + seg.path.getFileName() + " (" + problem + "); it was never acknowledged");
+                    if (repair) {
+                        try (FileChannel ch = FileChannel.open(seg.path, StandardOpenOption.WRITE)) {
+                            ch.truncate(pos);
+                            ch.force(true);
+                        }
+                    }
+                    break;
+                }
+                byte[] canonical = Arrays.copyOfRange(bytes, pos + 8, pos + 8 + len);
+                ChainedRecord r = RecordCodec.decode(canonical);
+                if (r.seq() != nextSeq || !Arrays.equals(r.prevHash(), lastHash)) {
+                    throw new AuditStorageException("journal segment " + seg.path + " at offset " + pos + " holds seq " + r.seq()
+                            + " where seq " + nextSeq + " (continuing the chain) was expected: the journal was altered");
+                }
+                records.add(r);
+                nextSeq = r.seq() + 1;
+                lastHash = r.hash();
+                pos += 8 + len;
+            }
+        }
+        return new Scan(records, nextSeq, lastHash, notes);
+    }
+
+    private static boolean headerValid(ByteBuffer buf) {
+        for (int i = 0; i < 4; i++) {
+            if (buf.get(i) != MAGIC[i]) {
+                return false;
+            }
+        }
+        CRC32C c = new CRC32C();
+        c.update(buf.array(), 0, HEADER_BYTES - 4);
+        return (int) c.getValue() == buf.getInt(HEADER_BYTES - 4);
+    }
+
+    /** Opens for appending after a {@link #scan} with repair: continues the last segment, or starts one. */
+    static Journal openForAppend(Path dir, long segmentBytes, long nextSeq, byte[] lastHash) throws IOException {
+        Files.createDirectories(dir);
+        Journal j = new Journal(dir, segmentBytes);
+        j.segments.addAll(listSegments(dir));
+        if (j.segments.isEmpty()) {
+            j.startSegment(nextSeq, lastHash);
+        } else {
+            Segment last = j.segments.get(j.segments.size() - 1);
+            j.current = FileChannel.open(last.path, StandardOpenOption.WRITE);
+            j.position = j.current.size();
+            j.current.position(j.position);
+        }
+        return j;
+    }
+
+    private void startSegment(long nextSeq, byte[] lastHash) throws IOException {
+        Path p = dir.resolve(String.format("segment-%020d.log", nextSeq));
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        try {
+            ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
+            h.put(MAGIC).putLong(nextSeq).put(lastHash);
+            CRC32C c = new CRC32C();
+            c.update(h.array(), 0, HEADER_BYTES - 4);
+            h.putInt((int) c.getValue()).flip();
+            while (h.hasRemaining()) {
+                ch.write(h);
+            }
+            ch.force(true);
+            Fsync.directory(dir);
+        } catch (IOException e) {
+            ch.close();
+            Files.deleteIfExists(p);
+            throw e;
+        }
+        if (current != null) {
+            current.close();
+        }
+        current = ch;
+        position = HEADER_BYTES;
+        synchronized (this) {
+            segments.removeIf(s -> s.path.equals(p));
+            segments.add(new Segment(p, nextSeq));
+        }
+    }
+
+    /** Byte offset in the current segment after the last complete write; the rollback point on failure. */
+    long position() {
+        return position;
+    }
+
+    /** Writes one record's frame (not yet forced). */
+    void write(byte[] canonical) throws IOException {
+        int need = 8 + canonical.length;
+        CRC32C c = new CRC32C();
+        c.update(canonical);
+        if (frame.remaining() < need) {
+            flushFrames();
+        }
+        if (frame.capacity() < need) {
+            ByteBuffer big = ByteBuffer.allocate(need);
+            big.putInt(canonical.length).putInt((int) c.getValue()).put(canonical).flip();
+            writeFully(big);
+            return;
+        }
+        frame.putInt(canonical.length).putInt((int) c.getValue()).put(canonical);
+    }
+
+    /** Pushes buffered frames to the file (the OS page cache). */
+    void flushFrames() throws IOException {
+        frame.flip();
+        try {
+            writeFully(frame);
+        } finally {
+            frame.clear();
+        }
+    }
+
+    private void writeFully(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            position += current.write(b);
+        }
+    }
+
+    void force() throws IOException {
+        current.force(false);
+    }
+
+    /** Rolls to a new segment when the current one is full. Called between batches, after a force. */
+    void rollIfFull(long nextSeq, byte[] lastHash) throws IOException {
+        if (position >= segmentBytes) {
+            startSegment(nextSeq, lastHash);
+        }
+    }
+
+    /** Cuts the current segment back to {@code pos} (dropping a failed, unacknowledged batch). */
+    void truncateTo(long pos) throws IOException {
+        frame.clear();
+        current.truncate(pos);
+        current.position(pos);
+        current.force(false);
+        position = pos;
+    }
+
+    /** Deletes closed segments whose every record has seq <= {@code durableInParquet}. */
+    synchronized int trimThrough(long durableInParquet) throws IOException {
+        int deleted = 0;
+        while (segments.size() > 1 && segments.get(1).firstSeq - 1 <= durableInParquet) {
+            Files.deleteIfExists(segments.remove(0).path);
+            deleted++;
+        }
+        if (deleted > 0) {
+            Fsync.directory(dir);
+        }
+        return deleted;
+    }
+
+    synchronized List<Segment> segments() {
+        return List.copyOf(segments);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (current != null) {
+            current.close();
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.countersign.audit;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.ParquetReadOptions;
+import org.apache.parquet.column.page.PageReadStore;
+import org.apache.parquet.conf.ParquetConfiguration;
+import org.apache.parquet.conf.PlainParquetConfiguration;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.api.WriteSupport;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.LocalInputFile;
+import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.io.MessageColumnIO;
+import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.RecordReader;
+import org.apache.parquet.schema.MessageType;
+
+/** Opening writers and reading files back, on local paths with a plain (Hadoop-free) configuration. */
+final class ParquetFiles {
+    private ParquetFiles() {}
+
+    private static final class Builder extends ParquetWriter.Builder<ChainedRecord, Builder> {
+        private final RecordType type;
+        private final String instanceId;
+
+        Builder(OutputFile file, RecordType type, String instanceId) {
+            super(file);
+            this.type = type;
+            this.instanceId = instanceId;
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
+        @Override
+        protected WriteSupport<ChainedRecord> getWriteSupport(Configuration conf) {
+            return new RecordWriteSupport(type, instanceId);
+        }
+
+        @Override
+        protected WriteSupport<ChainedRecord> getWriteSupport(ParquetConfiguration conf) {
+            return new RecordWriteSupport(type, instanceId);
+        }
+    }
+
+    static ParquetWriter<ChainedRecord> writer(Path file, RecordType type, String instanceId, AuditConfig.Compression compression,
+            long rollBytes) throws IOException {
+        return new Builder(new LocalOutputFile(file), type, instanceId)
+                .withConf(new PlainParquetConfiguration())
+                .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+                .withCompressionCodec(compression == AuditConfig.Compression.ZSTD ? CompressionCodecName.ZSTD : CompressionCodecName.SNAPPY)
+                .withRowGroupSize(Math.min(rollBytes, 128L << 20))
+                .withPageWriteChecksumEnabled(true)
+                .build();
+    }
+
+    /** Reads every row of an audit Parquet file (this module's reader; tests use DuckDB as the independent one). */
+    static List<ParquetLayout.Row> read(Path file, RecordType type) throws IOException {
+        List<ParquetLayout.Row> rows = new ArrayList<>();
+        ParquetReadOptions options = ParquetReadOptions.builder(new PlainParquetConfiguration()).build();
+        try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(file), options)) {
+            MessageType schema = reader.getFooter().getFileMetaData().getSchema();
+            MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
+            PageReadStore pages;
+            while ((pages = reader.readNextRowGroup()) != null) {
+                RecordReader<Group> rr = io.getRecordReader(pages, new GroupRecordConverter(schema));
+                for (long i = 0; i < pages.getRowCount(); i++) {
+                    rows.add(ParquetLayout.fromGroup(type, rr.read()));
+                }
+            }
+        }
+        return rows;
+    }
+}

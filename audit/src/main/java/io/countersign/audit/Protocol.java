@@ -1,0 +1,4 @@
+package io.countersign.audit;
+
+/** The wire protocol the agent spoke. */
+public enum Protocol { PG, MYSQL }

@@ -1,0 +1,278 @@
+package io.countersign.audit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The canonical byte form of a chained record: what the journal stores and what the hash covers.
+ * Fixed field order, explicit null markers, timestamps as epoch microseconds, so that encoding the same
+ * record twice (once when written, once after reading it back from Parquet) gives identical bytes.
+ */
+final class RecordCodec {
+    private static final byte VERSION = 1;
+
+    private RecordCodec() {}
+
+    static byte[] encode(long seq, byte[] prevHash, AuditRecord record) {
+        if (prevHash.length != Hashes.LENGTH) {
+            throw new IllegalArgumentException("prevHash must be 32 bytes, got " + prevHash.length);
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+        DataOutputStream out = new DataOutputStream(bytes);
+        try {
+            out.writeByte(VERSION);
+            out.writeLong(seq);
+            out.write(prevHash);
+            out.writeByte(record.type().tag());
+            switch (record) {
+                case StatementRecord s -> writeStatement(out, s);
+                case ApprovalRecord a -> writeApproval(out, a);
+                case AdminRecord m -> writeAdmin(out, m);
+            }
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // cannot happen on a byte array
+        }
+        return bytes.toByteArray();
+    }
+
+    static ChainedRecord decode(byte[] canonical) {
+        DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(canonical));
+        try {
+            byte version = in.readByte();
+            if (version != VERSION) {
+                throw new IllegalArgumentException("audit record format version " + version + " is not supported (expected " + VERSION + ")");
+            }
+            long seq = in.readLong();
+            byte[] prev = new byte[Hashes.LENGTH];
+            in.readFully(prev);
+            AuditRecord record = switch (RecordType.ofTag(in.readByte())) {
+                case STATEMENT -> readStatement(in);
+                case APPROVAL -> readApproval(in);
+                case ADMIN -> readAdmin(in);
+            };
+            if (in.available() != 0) {
+                throw new IllegalArgumentException("audit record has " + in.available() + " trailing bytes");
+            }
+            return new ChainedRecord(seq, prev, Hashes.sha256(canonical), record);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("audit record is truncated: " + e, e);
+        }
+    }
+
+    private static void writeStatement(DataOutputStream out, StatementRecord s) throws IOException {
+        instant(out, s.started());
+        instant(out, s.ended());
+        str(out, s.agent());
+        str(out, s.owner());
+        str(out, s.sessionId());
+        str(out, s.clientAddress());
+        str(out, s.protocol().name());
+        str(out, s.database());
+        str(out, s.sql());
+        str(out, s.fingerprint());
+        strings(out, s.parameters());
+        strings(out, s.statementKinds());
+        out.writeInt(s.categories().size());
+        for (CategoryReason c : s.categories()) {
+            str(out, c.category());
+            str(out, c.reason());
+        }
+        strings(out, s.tablesRead());
+        strings(out, s.tablesWritten());
+        strings(out, s.columnsRead());
+        strings(out, s.columnsWritten());
+        Decision d = s.decision();
+        out.writeBoolean(d != null);
+        if (d != null) {
+            str(out, d.kind().name());
+            str(out, d.rule());
+            str(out, d.approvedBy());
+            str(out, d.requestId());
+            str(out, d.reason());
+        }
+        nlong(out, s.rowsReturned());
+        nlong(out, s.rowsAffected());
+        nlong(out, s.bytesSent());
+        str(out, s.errorCode());
+        str(out, s.errorMessage());
+        nlong(out, s.duration() == null ? null : micros(s.duration()));
+        strings(out, s.resultColumns());
+        strings(out, s.rowKeys());
+        out.writeBoolean(s.rowKeysCapped());
+        str(out, s.settledBy());
+    }
+
+    private static StatementRecord readStatement(DataInputStream in) throws IOException {
+        Instant started = instant(in);
+        Instant ended = instant(in);
+        String agent = str(in);
+        String owner = str(in);
+        String session = str(in);
+        String client = str(in);
+        Protocol protocol = Protocol.valueOf(str(in));
+        String database = str(in);
+        String sql = str(in);
+        String fingerprint = str(in);
+        List<String> parameters = strings(in);
+        List<String> kinds = strings(in);
+        int nc = in.readInt();
+        List<CategoryReason> categories = new ArrayList<>(nc);
+        for (int i = 0; i < nc; i++) {
+            categories.add(new CategoryReason(str(in), str(in)));
+        }
+        List<String> tr = strings(in);
+        List<String> tw = strings(in);
+        List<String> cr = strings(in);
+        List<String> cw = strings(in);
+        Decision decision = null;
+        if (in.readBoolean()) {
+            decision = new Decision(Decision.Kind.valueOf(str(in)), str(in), str(in), str(in), str(in));
+        }
+        Long rowsReturned = nlong(in);
+        Long rowsAffected = nlong(in);
+        Long bytes = nlong(in);
+        String errorCode = str(in);
+        String errorMessage = str(in);
+        Long durationMicros = nlong(in);
+        List<String> resultColumns = strings(in);
+        List<String> rowKeys = strings(in);
+        boolean capped = in.readBoolean();
+        String settledBy = str(in);
+        return new StatementRecord(started, ended, agent, owner, session, client, protocol, database, sql, fingerprint,
+                parameters, kinds, categories, tr, tw, cr, cw, decision, rowsReturned, rowsAffected, bytes, errorCode,
+                errorMessage, durationMicros == null ? null : Duration.ofNanos(durationMicros * 1000), resultColumns,
+                rowKeys, capped, settledBy);
+    }
+
+    private static void writeApproval(DataOutputStream out, ApprovalRecord a) throws IOException {
+        instant(out, a.at());
+        str(out, a.event().name());
+        str(out, a.requestId());
+        str(out, a.reviewer());
+        str(out, a.channel() == null ? null : a.channel().name());
+        str(out, a.verdict());
+        str(out, a.comment());
+        str(out, a.tier());
+        str(out, a.agent());
+        str(out, a.owner());
+        str(out, a.sql());
+    }
+
+    private static ApprovalRecord readApproval(DataInputStream in) throws IOException {
+        Instant at = instant(in);
+        ApprovalRecord.Event event = ApprovalRecord.Event.valueOf(str(in));
+        String requestId = str(in);
+        String reviewer = str(in);
+        String channel = str(in);
+        return new ApprovalRecord(at, event, requestId, reviewer,
+                channel == null ? null : ApprovalRecord.Channel.valueOf(channel), str(in), str(in), str(in), str(in),
+                str(in), str(in));
+    }
+
+    private static void writeAdmin(DataOutputStream out, AdminRecord m) throws IOException {
+        instant(out, m.at());
+        str(out, m.event().name());
+        str(out, m.actor());
+        str(out, m.detail());
+        str(out, m.policyHash());
+        out.writeInt(m.deletedFiles().size());
+        for (AdminRecord.DeletedFile f : m.deletedFiles()) {
+            str(out, f.path());
+            out.writeLong(f.firstSeq());
+            out.writeLong(f.lastSeq());
+            out.writeLong(f.recordCount());
+            str(out, f.sha256());
+        }
+    }
+
+    private static AdminRecord readAdmin(DataInputStream in) throws IOException {
+        Instant at = instant(in);
+        AdminRecord.Event event = AdminRecord.Event.valueOf(str(in));
+        String actor = str(in);
+        String detail = str(in);
+        String policyHash = str(in);
+        int n = in.readInt();
+        List<AdminRecord.DeletedFile> files = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            files.add(new AdminRecord.DeletedFile(str(in), in.readLong(), in.readLong(), in.readLong(), str(in)));
+        }
+        return new AdminRecord(at, event, actor, detail, policyHash, files);
+    }
+
+    static long micros(Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+    }
+
+    static Instant instantOfMicros(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
+    static long micros(Duration d) {
+        return Math.addExact(Math.multiplyExact(d.getSeconds(), 1_000_000L), d.getNano() / 1000);
+    }
+
+    private static void instant(DataOutputStream out, Instant t) throws IOException {
+        nlong(out, t == null ? null : micros(t));
+    }
+
+    private static Instant instant(DataInputStream in) throws IOException {
+        Long m = nlong(in);
+        return m == null ? null : instantOfMicros(m);
+    }
+
+    private static void nlong(DataOutputStream out, Long v) throws IOException {
+        out.writeBoolean(v != null);
+        if (v != null) {
+            out.writeLong(v);
+        }
+    }
+
+    private static Long nlong(DataInputStream in) throws IOException {
+        return in.readBoolean() ? in.readLong() : null;
+    }
+
+    private static void str(DataOutputStream out, String s) throws IOException {
+        if (s == null) {
+            out.writeInt(-1);
+            return;
+        }
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static String str(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            return null;
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static void strings(DataOutputStream out, List<String> list) throws IOException {
+        out.writeInt(list.size());
+        for (String s : list) {
+            str(out, s);
+        }
+    }
+
+    private static List<String> strings(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        List<String> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(str(in));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,56 @@
+package io.countersign.audit;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.conf.ParquetConfiguration;
+import org.apache.parquet.hadoop.api.WriteSupport;
+import org.apache.parquet.io.api.RecordConsumer;
+import org.apache.parquet.schema.MessageType;
+
+/** Writes chained records of one type straight from their fields (no intermediate Group objects). */
+final class RecordWriteSupport extends WriteSupport<ChainedRecord> {
+    private final RecordType type;
+    private final List<Column<ChainedRecord>> columns;
+    private final MessageType schema;
+    private RecordConsumer consumer;
+
+    RecordWriteSupport(RecordType type, String instanceId) {
+        this.type = type;
+        this.columns = ParquetLayout.columns(type, instanceId);
+        this.schema = ParquetLayout.schema(type);
+    }
+
+    @Override
+    public WriteContext init(Configuration configuration) {
+        return context();
+    }
+
+    @Override
+    public WriteContext init(ParquetConfiguration configuration) {
+        return context();
+    }
+
+    private WriteContext context() {
+        return new WriteContext(schema, Map.of("countersign.audit.type", type.directory(), "countersign.audit.format", "1"));
+    }
+
+    @Override
+    public String getName() {
+        return "countersign-audit";
+    }
+
+    @Override
+    public void prepareForWrite(RecordConsumer recordConsumer) {
+        this.consumer = recordConsumer;
+    }
+
+    @Override
+    public void write(ChainedRecord record) {
+        consumer.startMessage();
+        for (int i = 0; i < columns.size(); i++) {
+            columns.get(i).write(consumer, i, record);
+        }
+        consumer.endMessage();
+    }
+}
