@@ -1,0 +1,6 @@
+package io.countersign.approvals;
+
+public enum Verdict {
+    APPROVE,
+    DENY
+}
