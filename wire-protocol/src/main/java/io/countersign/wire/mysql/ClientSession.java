@@ -1,0 +1,1076 @@
+package io.countersign.wire.mysql;
+
+import io.countersign.wire.spi.AgentAuthenticator;
+import io.countersign.wire.spi.AgentCredential;
+import io.countersign.wire.spi.BackendTarget;
+import io.countersign.wire.spi.BoundParameter;
+import io.countersign.wire.spi.GateDecision;
+import io.countersign.wire.spi.Protocol;
+import io.countersign.wire.spi.ProtocolError;
+import io.countersign.wire.spi.ResultColumn;
+import io.countersign.wire.spi.ResultObserver;
+import io.countersign.wire.spi.SessionInfo;
+import io.countersign.wire.spi.StatementCompletion;
+import io.countersign.wire.spi.StatementRequest;
+import io.countersign.wire.spi.StatementWithdrawnException;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent connection: the handshake and Countersign's own authentication, then the command
+ * phase, relaying each command to the session's backend connection after the gate allowed it and
+ * each response back, packet by packet. All state lives on the client channel's event loop (the
+ * backend channel shares it).
+ */
+final class ClientSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+    static final int COM_QUIT = 0x01, COM_INIT_DB = 0x02, COM_QUERY = 0x03, COM_FIELD_LIST = 0x04,
+            COM_STATISTICS = 0x09, COM_PROCESS_INFO = 0x0a, COM_PROCESS_KILL = 0x0c, COM_DEBUG = 0x0d, COM_PING = 0x0e,
+            COM_CHANGE_USER = 0x11, COM_STMT_PREPARE = 0x16, COM_STMT_EXECUTE = 0x17, COM_STMT_SEND_LONG_DATA = 0x18,
+            COM_STMT_CLOSE = 0x19, COM_STMT_RESET = 0x1a, COM_SET_OPTION = 0x1b, COM_STMT_FETCH = 0x1c,
+            COM_RESET_CONNECTION = 0x1f;
+
+    private static final int PRE_AUTH_MAX = 64 * 1024;
+    private static final int QUEUE_PAUSE = 16;
+
+    private enum Phase { HANDSHAKE, AUTH, CONNECTING, COMMAND, CLOSED }
+
+    private final MySqlListener listener;
+    private final MySqlListener.Settings settings;
+    final long connectionId;
+    private final PacketDecoder decoder;
+    private Channel client;
+    private Phase phase = Phase.HANDSHAKE;
+    private int seq;
+    private byte[] nonce;
+    private boolean tls;
+    private int capabilities;
+    private int charset = BackendLogin.CHARSET_UTF8MB4;
+    private String user;
+    private String database;
+    private Map<String, String> attributes = Map.of();
+    private AgentAuth auth;
+    private boolean changingUser;
+    private ScheduledFuture<?> loginTimeout;
+
+    private volatile SessionInfo session;
+    private volatile BackendTarget target;
+    private Channel backend;
+    private volatile long backendThreadId;
+    private int serverStatus = Capabilities.STATUS_AUTOCOMMIT;
+
+    private final ArrayDeque<Packet> queue = new ArrayDeque<>();
+    private InFlight inflight;
+    private Held held;
+    private boolean awaitingDurability;
+    private final Map<Long, PreparedStatement> statements = new HashMap<>();
+    private PreparedStatement lastPrepared;
+
+    ClientSession(MySqlListener listener, long connectionId) {
+        this.listener = listener;
+        this.settings = listener.settings();
+        this.connectionId = connectionId;
+        this.decoder = new PacketDecoder(PRE_AUTH_MAX);
+    }
+
+    PacketDecoder decoder() {
+        return decoder;
+    }
+
+    String agent() {
+        SessionInfo s = session;
+        return s == null ? null : s.agent();
+    }
+
+    // ------------------------------------------------------------------ handshake and authentication
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        listener.register(this);
+        nonce = Scramble.nonce();
+        ByteBuf g = ctx.alloc().buffer(128);
+        int offered = offeredCapabilities();
+        g.writeByte(10);
+        Wire.writeNulString(g, listener.serverVersion());
+        g.writeIntLE((int) connectionId);
+        g.writeBytes(nonce, 0, 8).writeByte(0);
+        g.writeShortLE(offered & 0xFFFF).writeByte(BackendLogin.CHARSET_UTF8MB4).writeShortLE(Capabilities.STATUS_AUTOCOMMIT);
+        g.writeShortLE(offered >>> 16).writeByte(21).writeZero(10);
+        g.writeBytes(nonce, 8, 12).writeByte(0);
+        Wire.writeNulString(g, settings.defaultPlugin());
+        seq = 0;
+        send(g);
+        client.flush();
+        decoder.expect(seq);
+        loginTimeout = client.eventLoop().schedule(() -> {
+            if (phase != Phase.COMMAND && phase != Phase.CLOSED) {
+                fatal(1043, "08S01", "Bad handshake: the client did not finish logging in within "
+                        + settings.loginTimeout().toSeconds() + " s; check the driver's TLS and authentication settings");
+            }
+        }, settings.loginTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private int offeredCapabilities() {
+        return Capabilities.OFFERED | (settings.tls() != null ? Capabilities.SSL : 0);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof FrameError e) {
+            frameError(e);
+            return;
+        }
+        if (!(msg instanceof Packet p)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (phase == Phase.CLOSED) {
+            p.release();
+            return;
+        }
+        if (phase == Phase.COMMAND || phase == Phase.CONNECTING) {
+            queue.add(p);
+            if (queue.size() > QUEUE_PAUSE) {
+                client.config().setAutoRead(false);
+            }
+            drain();
+            return;
+        }
+        try {
+            seq = (p.lastSequenceId() + 1) & 0xFF;
+            if (phase == Phase.HANDSHAKE) {
+                handshakeResponse(ctx, p.payload());
+            } else {
+                authStep(auth.next(p.payload()));
+            }
+        } catch (Wire.Truncated | IndexOutOfBoundsException e) {
+            fatal(1043, "08S01", "Bad handshake: the client's login packet is malformed (" + e.getMessage()
+                    + "); this port speaks the MySQL protocol");
+        } finally {
+            p.release();
+        }
+    }
+
+    private void frameError(FrameError e) {
+        switch (e) {
+            case FrameError.OutOfOrder o when phase == Phase.HANDSHAKE || phase == Phase.AUTH ->
+                    fatal(1043, "08S01", "Bad handshake: expected a MySQL login packet with sequence id " + o.expected()
+                            + " but got " + o.actual() + "; this port speaks the MySQL protocol");
+            case FrameError.OutOfOrder o -> fatal(1156, "08S01", "Got packets out of order: expected sequence id "
+                    + o.expected() + ", got " + o.actual() + "; the client must start each command at sequence id 0");
+            case FrameError.TooLarge t when phase == Phase.HANDSHAKE || phase == Phase.AUTH ->
+                    fatal(1043, "08S01", "Bad handshake: a login packet of " + t.length() + " bytes is longer than the "
+                            + t.limit() + " allowed before authentication");
+            case FrameError.TooLarge t -> fatal(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes ("
+                    + t.length() + " > " + t.limit() + "); send less or raise maxAllowedPacket on Countersign's MySQL listener");
+        }
+    }
+
+    private void handshakeResponse(ChannelHandlerContext ctx, ByteBuf b) {
+        Wire.need(b, 32, "the handshake response");
+        int caps = b.readIntLE();
+        b.skipBytes(4);
+        charset = b.readUnsignedByte();
+        b.skipBytes(23);
+        if ((caps & Capabilities.PROTOCOL_41) == 0) {
+            fatal(1043, "08S01", "Bad handshake: the client does not speak protocol 4.1; use a MySQL 4.1 or newer driver");
+            return;
+        }
+        if (!b.isReadable() && (caps & Capabilities.SSL) != 0 && !tls) {
+            if (settings.tls() == null) {
+                fatal(1043, "08S01", "Bad handshake: the client asked for TLS and this listener has no TLS configured");
+                return;
+            }
+            SslHandler ssl = settings.tls().newHandler(ctx.alloc());
+            ctx.pipeline().addFirst("tls", ssl);
+            tls = true;
+            decoder.expect(seq);
+            return;
+        }
+        if (settings.requireTls() && !tls) {
+            fatal(3159, "HY000", "Connections using insecure transport are prohibited: Countersign's MySQL listener requires TLS; "
+                    + "enable SSL in the driver (e.g. sslMode=REQUIRED)");
+            return;
+        }
+        capabilities = caps & offeredCapabilities();
+        user = Wire.readNulString(b);
+        byte[] response;
+        if ((caps & Capabilities.PLUGIN_AUTH_LENENC_CLIENT_DATA) != 0) {
+            response = Wire.readLenencBytes(b);
+        } else if ((caps & Capabilities.SECURE_CONNECTION) != 0) {
+            Wire.need(b, 1, "the auth response length");
+            response = Wire.readBytes(b, b.readUnsignedByte(), "the auth response");
+        } else {
+            response = Wire.readNulString(b).getBytes(StandardCharsets.UTF_8);
+        }
+        database = null;
+        if ((caps & Capabilities.CONNECT_WITH_DB) != 0 && b.isReadable()) {
+            database = Wire.readNulStringOrRest(b);
+            if (database.isEmpty()) {
+                database = null;
+            }
+        }
+        String plugin = null;
+        if ((caps & Capabilities.PLUGIN_AUTH) != 0 && b.isReadable()) {
+            plugin = Wire.readNulStringOrRest(b);
+        }
+        if ((caps & Capabilities.CONNECT_ATTRS) != 0 && b.isReadable()) {
+            long total = Wire.readLenenc(b);
+            Wire.need(b, (int) total, "the connection attributes");
+            ByteBuf attrs = b.readSlice((int) total);
+            Map<String, String> m = new LinkedHashMap<>();
+            while (attrs.isReadable()) {
+                String k = Wire.readLenencString(attrs);
+                String v = Wire.readLenencString(attrs);
+                m.put(k, v);
+            }
+            attributes = m;
+        }
+        auth = newAuth(user);
+        phase = Phase.AUTH;
+        authStep(auth.first(plugin, response));
+    }
+
+    private AgentAuth newAuth(String agent) {
+        byte[] password = null;
+        AgentCredential cred = settings.authenticator().credentialFor(agent).orElse(null);
+        if (cred instanceof AgentCredential.Password pw) {
+            password = pw.password().getBytes(StandardCharsets.UTF_8);
+        }
+        return new AgentAuth(agent, password, settings.authPlugins(), settings.defaultPlugin(), nonce, tls,
+                listener.rsaKeys(), listener.sha2Cache());
+    }
+
+    private void authStep(AgentAuth.Step step) {
+        switch (step) {
+            case AgentAuth.Step.Send s -> {
+                send(Unpooled.wrappedBuffer(s.payload()));
+                client.flush();
+                decoder.expect(seq);
+            }
+            case AgentAuth.Step.Reject r -> {
+                listener.authFailed();
+                String host = client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
+                fatal(1045, "28000", "Access denied for user '" + user + "'@'" + host + "' (using password: YES)");
+            }
+            case AgentAuth.Step.Accept a -> {
+                if (a.before() != null) {
+                    send(Unpooled.wrappedBuffer(a.before()));
+                }
+                client.flush();
+                connectBackend();
+            }
+        }
+    }
+
+    private void connectBackend() {
+        phase = Phase.CONNECTING;
+        decoder.expect(0);
+        client.config().setAutoRead(false);
+        AgentAuthenticator.Route route;
+        try {
+            route = settings.authenticator().route(user, database);
+        } catch (RuntimeException e) {
+            route = new AgentAuthenticator.Route.Refused(new ProtocolError("HY000", 1105,
+                    "Countersign could not route agent '" + user + "': " + e.getMessage(), null));
+        }
+        switch (route) {
+            case AgentAuthenticator.Route.Refused r -> {
+                sendError(r.error());
+                close();
+            }
+            case AgentAuthenticator.Route.Backend b -> {
+                BackendTarget t = b.target();
+                target = t;
+                String db = database == null ? null : (t.database() != null ? t.database() : database);
+                BackendLogin login = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
+                Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .handler(new ChannelInitializer<>() {
+                            @Override
+                            protected void initChannel(Channel ch) {
+                                ch.pipeline().addLast("framer", new PacketDecoder(Long.MAX_VALUE));
+                                ch.pipeline().addLast("encoder", PacketEncoder.INSTANCE);
+                                ch.pipeline().addLast("backend", new BackendHandler(ClientSession.this, login,
+                                        listener.backendTls(t), t.host(), t.port()));
+                            }
+                        });
+                bs.connect(t.host(), t.port()).addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        backendFailed(f.channel(), new ProtocolError("08S01", 2003, "Can't connect to backend '" + t.name()
+                                + "' on '" + t.host() + ":" + t.port() + "' (" + f.cause().getMessage()
+                                + "); check that the database is up and that Countersign's target for it is right", null));
+                    } else if (phase == Phase.CLOSED) {
+                        f.channel().close();
+                    } else {
+                        backend = f.channel();
+                    }
+                });
+            }
+        }
+    }
+
+    void backendReady(Channel ch, BackendLogin login) {
+        if (phase == Phase.CLOSED) {
+            ch.close();
+            return;
+        }
+        backend = ch;
+        backendThreadId = login.threadId;
+        serverStatus = login.serverStatus;
+        listener.learnServerVersion(login.serverVersion);
+        session = new SessionInfo("mysql-" + connectionId, Protocol.MYSQL, user, database, client.remoteAddress(), attributes);
+        changingUser = false;
+        phase = Phase.COMMAND;
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        decoder.maxPayload(settings.maxAllowedPacket());
+        decoder.expect(0);
+        send(ServerPackets.ok(client.alloc(), 0, 0, serverStatus, 0));
+        client.flush();
+        client.config().setAutoRead(true);
+        drain();
+    }
+
+    void backendFailed(Channel ch, ProtocolError error) {
+        if (ch != null && ch != backend && backend != null) {
+            ch.close();
+            return;
+        }
+        log.info("mysql session {}: backend login failed: {}", connectionId, error.message());
+        if (phase != Phase.CLOSED) {
+            sendError(error);
+            close();
+        }
+    }
+
+    // ------------------------------------------------------------------ command phase
+
+    private void drain() {
+        while (phase == Phase.COMMAND && inflight == null && held == null && !awaitingDurability && !queue.isEmpty()) {
+            Packet p = queue.poll();
+            try {
+                dispatch(p);
+            } catch (Wire.Truncated | IndexOutOfBoundsException e) {
+                p.release();
+                fatal(1835, "HY000", "Malformed communication packet: the client's command is cut short ("
+                        + e.getMessage() + "); the connection is closed");
+                return;
+            }
+        }
+        if (backend != null) {
+            backend.flush();
+        }
+        if (phase != Phase.CLOSED && queue.size() <= QUEUE_PAUSE / 2 && !client.config().isAutoRead()
+                && (backend == null || backend.isWritable())) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    private void dispatch(Packet p) {
+        seq = (p.lastSequenceId() + 1) & 0xFF;
+        ByteBuf payload = p.payload();
+        if (!payload.isReadable()) {
+            p.release();
+            fatal(1835, "HY000", "Malformed communication packet: an empty command packet");
+            return;
+        }
+        int command = payload.getUnsignedByte(payload.readerIndex());
+        switch (command) {
+            case COM_QUIT -> {
+                p.release();
+                close();
+            }
+            case COM_QUERY -> {
+                String sql = payload.toString(payload.readerIndex() + 1, payload.readableBytes() - 1, StandardCharsets.UTF_8);
+                KillStatement kill = KillStatement.parse(sql);
+                gate(new Pending(p, command, request(sql, List.of(), false), null, kill));
+            }
+            case COM_PROCESS_KILL -> {
+                Wire.need(payload, 5, "COM_PROCESS_KILL");
+                long id = payload.getUnsignedIntLE(payload.readerIndex() + 1);
+                p.release();
+                String sql = "KILL CONNECTION " + id;
+                ByteBuf q = client.alloc().buffer(sql.length() + 1).writeByte(COM_QUERY);
+                q.writeCharSequence(sql, StandardCharsets.US_ASCII);
+                gate(new Pending(new Packet(0, q), COM_QUERY, request(sql, List.of(), false), null, KillStatement.parse(sql)));
+            }
+            case COM_STMT_EXECUTE -> {
+                long id = ExecuteParameters.statementId(payload);
+                PreparedStatement stmt = id == 0xFFFFFFFFL ? lastPrepared : statements.get(id);
+                if (stmt == null) {
+                    p.release();
+                    sendError(new ProtocolError("HY000", 1243, "Unknown prepared statement handler (" + id
+                            + ") given to mysqld_stmt_execute; prepare the statement on this connection first", null));
+                    client.flush();
+                    return;
+                }
+                List<BoundParameter> params = ExecuteParameters.decode(payload, stmt);
+                java.util.Arrays.fill(stmt.longData, 0);
+                gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null));
+            }
+            case COM_STMT_PREPARE -> {
+                String sql = payload.toString(payload.readerIndex() + 1, payload.readableBytes() - 1, StandardCharsets.UTF_8);
+                InFlight f = forward(p, command, ResponseTracker.Shape.PREPARE, null, null, null);
+                f.prepareSql = sql;
+            }
+            case COM_STMT_SEND_LONG_DATA -> {
+                Wire.need(payload, 7, "COM_STMT_SEND_LONG_DATA");
+                PreparedStatement stmt = statements.get(ExecuteParameters.statementId(payload));
+                int param = payload.getUnsignedShortLE(payload.readerIndex() + 5);
+                if (stmt != null && param < stmt.paramCount) {
+                    stmt.longData[param] += payload.readableBytes() - 7;
+                }
+                backend.write(new Packet(0, payload));
+            }
+            case COM_STMT_CLOSE -> {
+                long id = ExecuteParameters.statementId(payload);
+                PreparedStatement removed = statements.remove(id);
+                if (removed != null && removed == lastPrepared) {
+                    lastPrepared = null;
+                }
+                backend.write(new Packet(0, payload));
+            }
+            case COM_STMT_RESET -> {
+                PreparedStatement stmt = statements.get(ExecuteParameters.statementId(payload));
+                if (stmt != null) {
+                    java.util.Arrays.fill(stmt.longData, 0);
+                }
+                forward(p, command, ResponseTracker.Shape.SINGLE, null, null, null);
+            }
+            case COM_STMT_FETCH -> {
+                PreparedStatement stmt = statements.get(ExecuteParameters.statementId(payload));
+                forward(p, command, ResponseTracker.Shape.FETCH, null, null, stmt == null ? null : stmt.cursorObserver);
+            }
+            case COM_FIELD_LIST -> forward(p, command, ResponseTracker.Shape.FIELD_LIST, null, null, null);
+            case COM_PROCESS_INFO -> forward(p, command, ResponseTracker.Shape.RESULTS, null, null, null);
+            case COM_INIT_DB -> {
+                InFlight f = forward(p, command, ResponseTracker.Shape.SINGLE, null, null, null);
+                f.newDatabase = payload.toString(payload.readerIndex() + 1, payload.readableBytes() - 1, StandardCharsets.UTF_8);
+            }
+            case COM_PING, COM_STATISTICS, COM_SET_OPTION, COM_DEBUG ->
+                    forward(p, command, ResponseTracker.Shape.SINGLE, null, null, null);
+            case COM_RESET_CONNECTION -> {
+                statements.clear();
+                lastPrepared = null;
+                forward(p, command, ResponseTracker.Shape.SINGLE, null, null, null);
+            }
+            case COM_CHANGE_USER -> changeUser(p);
+            default -> {
+                p.release();
+                sendError(new ProtocolError("08S01", 1047, "Unknown command: Countersign does not relay MySQL command 0x"
+                        + Integer.toHexString(command) + "; use SQL statements instead", null));
+                client.flush();
+            }
+        }
+    }
+
+    private StatementRequest request(String sql, List<BoundParameter> params, boolean extended) {
+        return new StatementRequest(session, sql, params, extended, (serverStatus & Capabilities.STATUS_IN_TRANS) != 0);
+    }
+
+    /** A statement waiting for the gate's decision. */
+    private record Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill) {}
+
+    /** A statement the gate deferred; it waits silently on the connection. */
+    private record Held(Pending pending, CompletableFuture<GateDecision> outcome, Instant started) {}
+
+    private void gate(Pending pending) {
+        GateDecision decision;
+        try {
+            decision = settings.gate().decide(pending.request());
+        } catch (RuntimeException e) {
+            decision = new GateDecision.Deny(null, new ProtocolError("HY000", 1105,
+                    "Countersign's gate failed on this statement (" + e.getMessage() + "); it was not run", null));
+        }
+        apply(pending, decision, Instant.now());
+    }
+
+    private void apply(Pending pending, GateDecision decision, Instant started) {
+        switch (decision) {
+            case GateDecision.Allow a -> {
+                if (pending.kill() != null) {
+                    kill(pending, a, started);
+                    return;
+                }
+                InFlight f = forward(pending.packet(), pending.command(), ResponseTracker.Shape.RESULTS,
+                        pending.request(), a.context(), a.observer());
+                f.started = started;
+                if (pending.stmt() != null) {
+                    pending.stmt().cursorObserver = a.observer();
+                }
+            }
+            case GateDecision.Deny d -> {
+                pending.packet().release();
+                InFlight f = new InFlight(pending.command(), null, pending.request(), d.context(), null, started);
+                inflight = f;
+                ProtocolError e = d.error() != null ? d.error() : ProtocolError.denied("Countersign denied the statement");
+                f.error = e;
+                finish(f, ServerPackets.err(client.alloc(), e));
+            }
+            case GateDecision.Defer d -> {
+                Held h = new Held(pending, d.outcome(), started);
+                held = h;
+                if (d.notice() != null) {
+                    log.info("mysql session {} ({}): statement held: {}", connectionId, agent(), d.notice());
+                }
+                d.outcome().whenComplete((next, error) -> client.eventLoop().execute(() -> resume(h, next, error)));
+            }
+        }
+    }
+
+    private void resume(Held h, GateDecision next, Throwable error) {
+        if (held != h) {
+            return; // withdrawn already
+        }
+        held = null;
+        if (error != null || next == null) {
+            Throwable cause = error instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : error;
+            if (cause instanceof StatementWithdrawnException) {
+                h.pending().packet().release();
+                return;
+            }
+            next = new GateDecision.Deny(null, new ProtocolError("HY000", 1105, "Countersign could not decide on the held statement ("
+                    + (cause == null ? "no decision" : cause.getMessage()) + "); it was not run", null));
+        }
+        apply(h.pending(), next, h.started());
+        drain();
+    }
+
+    /** A KILL from another connection (or COM_PROCESS_KILL) withdraws this session's held statement, if any. */
+    CompletableFuture<Long> killRequested(boolean queryOnly) {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        client.eventLoop().execute(() -> {
+            Held h = held;
+            if (h != null) {
+                held = null;
+                h.outcome().completeExceptionally(new StatementWithdrawnException(StatementWithdrawnException.Reason.CANCELLED));
+                h.pending().packet().release();
+                InFlight f = new InFlight(h.pending().command(), null, h.pending().request(), null, null, h.started());
+                inflight = f;
+                f.error = new ProtocolError("70100", 1317, "Query execution was interrupted", null);
+                finish(f, ServerPackets.err(client.alloc(), f.error));
+                if (!queryOnly) {
+                    close();
+                }
+                result.complete(-1L);
+            } else {
+                result.complete(phase == Phase.COMMAND ? backendThreadId : -2L);
+            }
+        });
+        return result;
+    }
+
+    private void kill(Pending pending, GateDecision.Allow allow, Instant started) {
+        KillStatement k = pending.kill();
+        ClientSession target = listener.session(k.connectionId());
+        InFlight f = new InFlight(COM_QUERY, new ResponseTracker(ResponseTracker.Shape.RESULTS, deprecateEof()),
+                pending.request(), allow.context(), null, started);
+        inflight = f;
+        ProtocolError refusal = null;
+        if (target == null || target.agent() == null) {
+            refusal = new ProtocolError("HY000", 1094, "Unknown thread id: " + k.connectionId(), null);
+        } else if (!target.agent().equals(agent())) {
+            refusal = new ProtocolError("HY000", 1095, "You are not owner of thread " + k.connectionId(), null);
+        } else if (!sameBackend(target)) {
+            refusal = new ProtocolError("HY000", 1095, "Thread " + k.connectionId()
+                    + " runs on another backend; Countersign can only cancel it from a connection to the same backend", null);
+        }
+        if (refusal != null) {
+            pending.packet().release();
+            f.error = refusal;
+            f.tracker = null;
+            finish(f, ServerPackets.err(client.alloc(), refusal));
+            return;
+        }
+        target.killRequested(k.queryOnly()).whenComplete((backendId, e) -> client.eventLoop().execute(() -> {
+            if (phase == Phase.CLOSED || inflight != f) {
+                pending.packet().release();
+                return;
+            }
+            if (backendId == null || backendId < 0) {
+                // the held statement was withdrawn inside Countersign: the backend never saw it
+                pending.packet().release();
+                f.tracker = null;
+                f.affected = 0;
+                finish(f, ServerPackets.ok(client.alloc(), 0, 0, serverStatus, 0));
+                return;
+            }
+            pending.packet().release();
+            String sql = k.forBackend(backendId);
+            ByteBuf q = client.alloc().buffer(sql.length() + 1).writeByte(COM_QUERY);
+            q.writeCharSequence(sql, StandardCharsets.US_ASCII);
+            backend.writeAndFlush(new Packet(0, q));
+        }));
+    }
+
+    private boolean sameBackend(ClientSession other) {
+        BackendTarget a = target, b = other.target;
+        return a != null && b != null && a.host().equals(b.host()) && a.port() == b.port();
+    }
+
+    private boolean deprecateEof() {
+        return (capabilities & Capabilities.DEPRECATE_EOF) != 0;
+    }
+
+    private InFlight forward(Packet p, int command, ResponseTracker.Shape shape, StatementRequest request, Object context,
+                             ResultObserver observer) {
+        InFlight f = new InFlight(command, new ResponseTracker(shape, deprecateEof()), request, context, observer, Instant.now());
+        inflight = f;
+        backend.write(new Packet(0, p.payload()));
+        if (!backend.isWritable()) {
+            client.config().setAutoRead(false);
+        }
+        return f;
+    }
+
+    // ------------------------------------------------------------------ responses
+
+    /** One command on its way through the backend and back. */
+    private static final class InFlight {
+        final int command;
+        ResponseTracker tracker;
+        final StatementRequest request;
+        final Object context;
+        final ResultObserver observer;
+        Instant started;
+        long rows;
+        long affected = -1;
+        long bytes;
+        ProtocolError error;
+        List<Packet> heldMetadata;
+        List<ResultColumn> columns;
+        boolean discarding;
+        String prepareSql;
+        String newDatabase;
+
+        InFlight(int command, ResponseTracker tracker, StatementRequest request, Object context, ResultObserver observer, Instant started) {
+            this.command = command;
+            this.tracker = tracker;
+            this.request = request;
+            this.context = context;
+            this.observer = observer;
+            this.started = started;
+        }
+    }
+
+    void backendPacket(Channel ch, Packet p) {
+        InFlight f = inflight;
+        if (ch != backend || f == null || f.tracker == null || phase == Phase.CLOSED) {
+            p.release(); // e.g. the backend's goodbye error before it closes an idle connection
+            return;
+        }
+        ByteBuf payload = p.payload();
+        ResponseTracker.Kind kind;
+        try {
+            kind = f.tracker.next(payload);
+        } catch (RuntimeException e) {
+            p.release();
+            backendBroken(ch, "its response could not be followed (" + e.getMessage() + ")");
+            return;
+        }
+        if (f.tracker.status() >= 0) {
+            serverStatus = f.tracker.status();
+        }
+        switch (kind) {
+            case LOCAL_INFILE -> {
+                // never hand a file to the backend: answer with an empty one and refuse at the client
+                backend.writeAndFlush(new Packet((p.sequenceId() + 1) & 0xFF, Unpooled.EMPTY_BUFFER));
+                p.release();
+                if (!f.discarding) {
+                    f.error = new ProtocolError("42000", 1148, "LOAD DATA LOCAL INFILE is refused by Countersign: "
+                            + "agents may not upload files through the proxy; load the data on the server side instead", null);
+                    send(ServerPackets.err(client.alloc(), f.error));
+                    f.discarding = true;
+                }
+                return;
+            }
+            case ROW -> {
+                f.rows++;
+                if (f.observer != null && !f.discarding) {
+                    int ri = payload.readerIndex();
+                    f.observer.onRow(payload);
+                    payload.readerIndex(ri);
+                }
+            }
+            case OK -> f.affected = Math.max(f.affected, 0) + Math.max(f.tracker.affectedRows(), 0);
+            case TERMINATOR -> {
+                if (deprecateEof() && f.tracker.affectedRows() > 0) {
+                    f.affected = Math.max(f.affected, 0) + f.tracker.affectedRows();
+                }
+            }
+            case ERR -> {
+                if (f.error == null) {
+                    f.error = ServerPackets.readErr(payload);
+                }
+            }
+            case PREPARE_OK -> {
+                PreparedStatement stmt = new PreparedStatement(f.tracker.preparedId(), f.prepareSql, f.tracker.preparedParams());
+                statements.put(stmt.id, stmt);
+                lastPrepared = stmt;
+            }
+            default -> { }
+        }
+        if (f.discarding) {
+            p.release();
+            if (f.tracker.done()) {
+                finish(f, null);
+            }
+            return;
+        }
+        if (f.observer != null && f.command != COM_STMT_FETCH
+                && (kind == ResponseTracker.Kind.COLUMN_COUNT || f.heldMetadata != null)) {
+            if (holdMetadata(f, p, kind)) {
+                return;
+            }
+        }
+        if (f.tracker.done()) {
+            if (kind == ResponseTracker.Kind.OK && f.newDatabase != null && session != null) {
+                database = f.newDatabase;
+                session = new SessionInfo(session.sessionId(), Protocol.MYSQL, session.agent(), database, session.client(), session.attributes());
+            }
+            finish(f, p.payload());
+        } else {
+            relay(f, p.payload());
+        }
+    }
+
+    /** Keeps a result's column count and definitions back until the observer has seen the columns. */
+    private boolean holdMetadata(InFlight f, Packet p, ResponseTracker.Kind kind) {
+        if (kind == ResponseTracker.Kind.COLUMN_COUNT) {
+            f.heldMetadata = new ArrayList<>();
+            f.columns = new ArrayList<>();
+        } else if (kind == ResponseTracker.Kind.COLUMN_DEF) {
+            f.columns.add(columnDefinition(p.payload()));
+        }
+        f.heldMetadata.add(p);
+        if (!f.tracker.metadataEnd()) {
+            return true;
+        }
+        List<Packet> metadata = f.heldMetadata;
+        f.heldMetadata = null;
+        ProtocolError stop;
+        try {
+            stop = f.observer.onColumns(List.copyOf(f.columns));
+        } catch (RuntimeException e) {
+            stop = new ProtocolError("HY000", 1105, "Countersign's column check failed (" + e.getMessage() + "); no rows were sent", null);
+        }
+        if (stop != null) {
+            metadata.forEach(Packet::release);
+            f.error = stop;
+            f.discarding = true;
+            if (f.tracker.done()) {
+                finish(f, ServerPackets.err(client.alloc(), stop));
+            } else {
+                send(ServerPackets.err(client.alloc(), stop));
+                client.flush();
+            }
+            return true;
+        }
+        for (int i = 0; i < metadata.size(); i++) {
+            Packet m = metadata.get(i);
+            if (i == metadata.size() - 1 && f.tracker.done()) {
+                finish(f, m.payload());
+            } else {
+                relay(f, m.payload());
+            }
+        }
+        return true;
+    }
+
+    private static ResultColumn columnDefinition(ByteBuf p) {
+        ByteBuf b = p.duplicate();
+        Wire.readLenencString(b); // catalog
+        String schema = Wire.readLenencString(b);
+        Wire.readLenencString(b); // table (alias)
+        String orgTable = Wire.readLenencString(b);
+        String name = Wire.readLenencString(b);
+        String orgName = Wire.readLenencString(b);
+        return new ResultColumn(name, 0, 0, emptyToNull(schema), emptyToNull(orgTable), emptyToNull(orgName));
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private void relay(InFlight f, ByteBuf payload) {
+        f.bytes += payload.readableBytes() + 4;
+        send(payload);
+        if (!client.isWritable() && backend != null) {
+            backend.config().setAutoRead(false);
+        }
+    }
+
+    /** The last packet of a command's response: report the statement, then release the packet when the record is durable. */
+    private void finish(InFlight f, ByteBuf last) {
+        CompletionStage<Void> durable = null;
+        if (f.request != null) {
+            if (last != null) {
+                f.bytes += last.readableBytes() + 4;
+            }
+            StatementCompletion c = new StatementCompletion(f.request, f.context, f.started, Instant.now(),
+                    f.error == null ? summary(f) : null, f.rows, f.affected, f.bytes, f.error);
+            try {
+                durable = settings.listener().onCompleted(c);
+            } catch (RuntimeException e) {
+                log.warn("mysql session {}: statement listener failed", connectionId, e);
+                durable = CompletableFuture.failedFuture(e);
+            }
+        }
+        if (durable == null || (durable instanceof CompletableFuture<Void> cf && cf.isDone() && !cf.isCompletedExceptionally())) {
+            release(f, last);
+            return;
+        }
+        awaitingDurability = true;
+        durable.whenComplete((ok, error) -> client.eventLoop().execute(() -> {
+            awaitingDurability = false;
+            if (phase == Phase.CLOSED) {
+                ReferenceCountUtil.release(last);
+                return;
+            }
+            if (error != null) {
+                ReferenceCountUtil.release(last);
+                release(f, ServerPackets.err(client.alloc(), new ProtocolError("HY000", 1105,
+                        "Countersign could not record the statement durably (" + error.getMessage()
+                                + "); its result is withheld, check the audit store", null)));
+            } else {
+                release(f, last);
+            }
+            drain();
+        }));
+    }
+
+    private void release(InFlight f, ByteBuf last) {
+        if (inflight == f) {
+            inflight = null;
+        }
+        if (last != null) {
+            send(last);
+        }
+        client.flush();
+        if (backend != null && !backend.config().isAutoRead() && client.isWritable()) {
+            backend.config().setAutoRead(true);
+        }
+    }
+
+    private static String summary(InFlight f) {
+        return f.rows > 0 || f.affected < 0 ? "SELECT " + f.rows : "OK " + f.affected;
+    }
+
+    void backendReadComplete() {
+        if (client != null) {
+            client.flush();
+        }
+        if (inflight == null && held == null && !awaitingDurability) {
+            drain();
+        }
+    }
+
+    void backendWritabilityChanged(boolean writable) {
+        if (writable && phase == Phase.COMMAND && queue.size() <= QUEUE_PAUSE / 2) {
+            client.config().setAutoRead(true);
+        } else if (!writable) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (backend != null) {
+            backend.config().setAutoRead(ctx.channel().isWritable());
+        }
+    }
+
+    void backendBroken(Channel ch, String why) {
+        if (ch != backend && backend != null) {
+            ch.close();
+            return;
+        }
+        ch.close();
+        lostBackend("Lost connection to backend" + (target == null ? "" : " '" + target.name() + "'") + ": " + why);
+    }
+
+    void backendClosed(Channel ch) {
+        if (ch != backend || phase == Phase.CLOSED) {
+            return;
+        }
+        lostBackend("Lost connection to backend '" + target.name() + "' during query; the backend closed the connection "
+                + "(it was stopped, or the connection was killed); reconnect to start a new session");
+    }
+
+    private void lostBackend(String message) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        if (phase == Phase.CONNECTING) {
+            fatal(2003, "08S01", message);
+            return;
+        }
+        InFlight f = inflight;
+        if (f != null) {
+            f.error = new ProtocolError("08S01", 2013, message, null);
+            f.tracker = null;
+            f.discarding = true;
+            if (f.heldMetadata != null) {
+                f.heldMetadata.forEach(Packet::release);
+                f.heldMetadata = null;
+            }
+            finish(f, ServerPackets.err(client.alloc(), f.error));
+        }
+        close();
+    }
+
+    // ------------------------------------------------------------------ COM_CHANGE_USER
+
+    private void changeUser(Packet p) {
+        ByteBuf b = p.payload().duplicate().skipBytes(1);
+        try {
+            String newUser = Wire.readNulString(b);
+            if ((capabilities & Capabilities.SECURE_CONNECTION) != 0) {
+                Wire.need(b, 1, "the auth response length");
+                b.skipBytes(b.readUnsignedByte());
+            } else {
+                Wire.readNulString(b);
+            }
+            String db = b.isReadable() ? Wire.readNulStringOrRest(b) : null;
+            if (b.readableBytes() >= 2) {
+                charset = b.readUnsignedShortLE() & 0xFF;
+            }
+            String plugin = (capabilities & Capabilities.PLUGIN_AUTH) != 0 && b.isReadable() ? Wire.readNulStringOrRest(b) : null;
+            if ((capabilities & Capabilities.CONNECT_ATTRS) != 0 && b.isReadable()) {
+                long total = Wire.readLenenc(b);
+                ByteBuf attrs = b.readSlice((int) Math.min(total, b.readableBytes()));
+                Map<String, String> m = new LinkedHashMap<>();
+                while (attrs.isReadable()) {
+                    m.put(Wire.readLenencString(attrs), Wire.readLenencString(attrs));
+                }
+                attributes = m;
+            }
+            user = newUser;
+            database = db == null || db.isEmpty() ? null : db;
+        } finally {
+            p.release();
+        }
+        // always re-authenticate with a fresh nonce: the client's proof was made for the old one
+        statements.clear();
+        lastPrepared = null;
+        changingUser = true;
+        Channel old = backend;
+        backend = null;
+        session = null;
+        if (old != null) {
+            old.close();
+        }
+        phase = Phase.AUTH;
+        auth = newAuth(user);
+        authStep(auth.switchTo(null));
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private void send(ByteBuf payload) {
+        client.write(new Packet(seq, payload));
+        seq = (seq + Packet.frames(payload.readableBytes())) & 0xFF;
+    }
+
+    private void sendError(ProtocolError e) {
+        send(ServerPackets.err(client.alloc(), e));
+    }
+
+    /** Answers with an ERR packet, then closes this connection only. */
+    private void fatal(int code, String state, String message) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        log.info("mysql session {}: closing: {} {}", connectionId, code, message);
+        send(ServerPackets.err(client.alloc(), code, state, message));
+        close();
+    }
+
+    void close() {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        cleanUp();
+    }
+
+    private void cleanUp() {
+        phase = Phase.CLOSED;
+        listener.unregister(this);
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        Held h = held;
+        held = null;
+        if (h != null) {
+            h.outcome().completeExceptionally(new StatementWithdrawnException(StatementWithdrawnException.Reason.DISCONNECTED));
+            h.pending().packet().release();
+            try {
+                settings.listener().onCompleted(new StatementCompletion(h.pending().request(), null, h.started(), Instant.now(),
+                        null, 0, -1, 0, ProtocolError.cancelled("the client disconnected while its statement was held")));
+            } catch (RuntimeException e) {
+                log.warn("mysql session {}: statement listener failed", connectionId, e);
+            }
+        }
+        InFlight f = inflight;
+        if (f != null && f.heldMetadata != null) {
+            f.heldMetadata.forEach(Packet::release);
+            f.heldMetadata = null;
+        }
+        Packet p;
+        while ((p = queue.poll()) != null) {
+            p.release();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (phase != Phase.CLOSED) {
+            cleanUp();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("mysql session {}: {}", connectionId, cause.toString());
+        if (phase != Phase.CLOSED) {
+            phase = Phase.CLOSED;
+            ctx.close();
+            cleanUp();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.countersign.wire.mysql;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Frames the byte stream into {@link Packet}s: 3-byte little-endian length, 1-byte sequence id,
+ * payload. Split packets (frames of exactly 16 MiB - 1 bytes) are joined without copying. Checks
+ * the length limit and, when the session set one, the expected sequence id as soon as the header
+ * arrives, so a peer sending garbage is answered at once rather than waited for. After an error it
+ * emits one {@link FrameError} and discards everything that follows.
+ */
+final class PacketDecoder extends ByteToMessageDecoder {
+
+    private long maxPayload;
+    private int expected = -1;
+    private CompositeByteBuf partial;
+    private int partialFirstSeq;
+    private int partialLastSeq;
+    private boolean failed;
+
+    PacketDecoder(long maxPayload) {
+        this.maxPayload = maxPayload;
+    }
+
+    void maxPayload(long max) {
+        this.maxPayload = max;
+    }
+
+    /** The sequence id the next packet must start with, or -1 for no check. */
+    void expect(int sequenceId) {
+        this.expected = sequenceId;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        while (in.readableBytes() >= 4) {
+            int ri = in.readerIndex();
+            int length = in.getUnsignedMediumLE(ri);
+            int seq = in.getUnsignedByte(ri + 3);
+            int want = partial == null ? expected : (partialLastSeq + 1) & 0xFF;
+            if (want >= 0 && seq != want) {
+                fail(in, out, new FrameError.OutOfOrder(want, seq));
+                return;
+            }
+            long total = (partial == null ? 0L : partial.readableBytes()) + length;
+            if (total > maxPayload) {
+                fail(in, out, new FrameError.TooLarge(total, maxPayload));
+                return;
+            }
+            if (in.readableBytes() < 4 + length) {
+                return;
+            }
+            in.skipBytes(4);
+            ByteBuf body = in.readRetainedSlice(length);
+            if (length == Packet.MAX_FRAME) {
+                if (partial == null) {
+                    partial = ctx.alloc().compositeBuffer(1024);
+                    partialFirstSeq = seq;
+                }
+                partial.addComponent(true, body);
+                partialLastSeq = seq;
+                continue;
+            }
+            if (partial != null) {
+                partial.addComponent(true, body);
+                out.add(new Packet(partialFirstSeq, seq, partial));
+                partial = null;
+            } else {
+                out.add(new Packet(seq, seq, body));
+            }
+        }
+    }
+
+    private void fail(ByteBuf in, List<Object> out, FrameError error) {
+        failed = true;
+        in.skipBytes(in.readableBytes());
+        releasePartial();
+        out.add(error);
+    }
+
+    private void releasePartial() {
+        if (partial != null) {
+            partial.release();
+            partial = null;
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        releasePartial();
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        decode(ctx, in, out);
+        // a packet cut off by the peer closing is dropped here; its bytes go with the cumulation
+        releasePartial();
+    }
+}
