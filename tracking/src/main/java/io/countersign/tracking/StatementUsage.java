@@ -53,6 +53,16 @@ public record StatementUsage(
         return keys.getOrDefault(qualifiedTable, List.of());
     }
 
+    /**
+     * Every key as one {@code schema.table:key} string, tables in name order: the audit's flat
+     * {@code row_keys} list. The table part never holds ':' for tables Countersign tracks; the key may.
+     */
+    public List<String> rowKeys() {
+        List<String> out = new java.util.ArrayList<>();
+        keys.keySet().stream().sorted().forEach(t -> keys.get(t).forEach(k -> out.add(t + ":" + k)));
+        return out;
+    }
+
     /** Rows written: the affected count when the backend reported one, else 0. */
     public long rowsWritten() {
         return tablesWritten.isEmpty() ? 0 : Math.max(rowsAffected, 0);
