@@ -55,6 +55,44 @@ final class KeyValues {
     }
 
     /**
+     * Decodes a value whose format (text or binary) the session did not report, when its bytes allow
+     * only one reading; {@code null} when both readings are possible or neither is.
+     */
+    static String decodeEither(ByteBuf buf, int index, int length, int typeOid) {
+        int width = switch (typeOid) {
+            case INT2 -> 2;
+            case INT4, OID -> 4;
+            case INT8 -> 8;
+            case UUID_OID -> 16;
+            case TEXT, VARCHAR, BPCHAR, NAME -> -1; // same bytes in both formats
+            default -> 0;
+        };
+        if (width < 0) {
+            return buf.toString(index, length, StandardCharsets.UTF_8);
+        }
+        if (width == 0) {
+            return null;
+        }
+        if (length != width) {
+            return decode(buf, index, length, false, typeOid);
+        }
+        if (typeOid != UUID_OID && looksLikeIntegerText(buf, index, length)) {
+            return null; // "1234" as text or 0x31323334 as binary: not certain
+        }
+        return decode(buf, index, length, true, typeOid);
+    }
+
+    private static boolean looksLikeIntegerText(ByteBuf buf, int index, int length) {
+        for (int i = 0; i < length; i++) {
+            byte b = buf.getByte(index + i);
+            if (!((b >= '0' && b <= '9') || (i == 0 && (b == '-' || b == '+')) || b == ' ')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * The canonical text of a key value of the given type: integers without sign noise or leading
      * zeros, uuids in lower case. Returns {@code null} when the text is not a valid value of the
      * type (the caller then claims nothing).

@@ -10,6 +10,13 @@ public final class ResultFormats {
     public static final ResultFormats ALL_TEXT = new ResultFormats(new short[0]);
     public static final ResultFormats ALL_BINARY = new ResultFormats(new short[] {1});
 
+    /**
+     * The session did not say (extended protocol without the Bind codes at hand). Key values are then
+     * decoded only where the bytes can be read one way alone (a 36-byte uuid is text, a 3-byte int4 is
+     * text, a 4-byte int4 that is not all digits is binary); anything else marks the keys incomplete.
+     */
+    public static final ResultFormats UNKNOWN = new ResultFormats(null);
+
     private final short[] codes;
 
     private ResultFormats(short[] codes) {
@@ -27,7 +34,15 @@ public final class ResultFormats {
         return new ResultFormats(codes.clone());
     }
 
+    /** Whether the formats are known at all; see {@link #UNKNOWN}. */
+    public boolean known() {
+        return codes != null;
+    }
+
     public boolean binary(int column) {
+        if (codes == null) {
+            return false;
+        }
         return switch (codes.length) {
             case 0 -> false;
             case 1 -> codes[0] == 1;

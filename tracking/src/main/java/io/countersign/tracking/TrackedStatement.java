@@ -25,7 +25,7 @@ import java.util.Set;
 public final class TrackedStatement implements ResultObserver {
 
     /** Where a table's primary key sits in the current result. */
-    private record KeyPlan(String table, int[] columns, int[] types, boolean[] binary) {}
+    private record KeyPlan(String table, int[] columns, int[] types, boolean[] binary, boolean formatsKnown) {}
 
     private static final KeyPlan[] NO_PLANS = new KeyPlan[0];
 
@@ -44,6 +44,8 @@ public final class TrackedStatement implements ResultObserver {
     private int[] lengths = new int[0];
     /** Columns to walk in each row: up to and including the last key column of the current result. */
     private int span;
+    /** The current result holds a table's key in a form we cannot decode: any row makes the key set incomplete. */
+    private boolean unreadableKeys;
     private long rows;
     private long bytes;
     private boolean completed;
@@ -57,6 +59,13 @@ public final class TrackedStatement implements ResultObserver {
         this.analyses = List.copyOf(analyses);
         this.parameters = List.copyOf(parameters);
         this.keys = new KeyCollector(settings.keyCap(), settings.keyHasher());
+    }
+
+    TrackedStatement unknownFormats(boolean unknown) {
+        if (unknown) {
+            formats = ResultFormats.UNKNOWN;
+        }
+        return this;
     }
 
     /**
@@ -96,6 +105,7 @@ public final class TrackedStatement implements ResultObserver {
             }
         }
         List<KeyPlan> found = new ArrayList<>();
+        unreadableKeys = false;
         int last = -1;
         for (var entry : byTable.entrySet()) {
             List<String> pk = resolver.primaryKey(entry.getKey());
@@ -111,11 +121,15 @@ public final class TrackedStatement implements ResultObserver {
                 typ[k] = types[idx[k]];
                 bin[k] = formats.binary(idx[k]);
                 // MySQL binary rows have a different layout, and PostgreSQL binary values need a known type.
-                decodable &= !bin[k] || (protocol == Protocol.POSTGRESQL && KeyValues.binaryDecodable(typ[k]));
+                decodable &= protocol == Protocol.POSTGRESQL
+                        ? !bin[k] || KeyValues.binaryDecodable(typ[k])
+                        : formats.known() && !bin[k];
                 last = Math.max(last, idx[k]);
             }
             if (decodable) {
-                found.add(new KeyPlan(entry.getKey(), idx, typ, bin));
+                found.add(new KeyPlan(entry.getKey(), idx, typ, bin, formats.known()));
+            } else {
+                unreadableKeys = true;
             }
         }
         plans = found.toArray(NO_PLANS);
@@ -131,6 +145,9 @@ public final class TrackedStatement implements ResultObserver {
     public void onRow(ByteBuf row) {
         rows++;
         bytes += row.readableBytes() + (protocol == Protocol.POSTGRESQL ? 5 : 4);
+        if (unreadableKeys) {
+            keys.markCapped();
+        }
         if (plans.length == 0) {
             return;
         }
@@ -144,7 +161,9 @@ public final class TrackedStatement implements ResultObserver {
             }
             for (KeyPlan plan : plans) {
                 String key = decodeKey(row, plan);
-                if (key != null) {
+                if (key == UNREADABLE) {
+                    keys.markCapped();
+                } else if (key != null) {
                     keys.add(plan.table(), key);
                 }
             }
@@ -213,21 +232,26 @@ public final class TrackedStatement implements ResultObserver {
         return pos <= end;
     }
 
+    /** Marker: a key value was there but could not be read with certainty. Compared by identity. */
+    private static final String UNREADABLE = new String("<unreadable>");
+
+    /** The row's key for the plan, {@code null} when a key column is NULL, {@link #UNREADABLE} when uncertain. */
     private String decodeKey(ByteBuf row, KeyPlan plan) {
         int n = plan.columns().length;
-        if (n == 1) {
-            int c = plan.columns()[0];
-            return lengths[c] < 0 ? null : KeyValues.decode(row, offsets[c], lengths[c], plan.binary()[0], plan.types()[0]);
-        }
-        List<String> values = new ArrayList<>(n);
+        List<String> values = n == 1 ? null : new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
             int c = plan.columns()[k];
             if (lengths[c] < 0) {
                 return null;
             }
-            String v = KeyValues.decode(row, offsets[c], lengths[c], plan.binary()[k], plan.types()[k]);
+            String v = plan.formatsKnown()
+                    ? KeyValues.decode(row, offsets[c], lengths[c], plan.binary()[k], plan.types()[k])
+                    : KeyValues.decodeEither(row, offsets[c], lengths[c], plan.types()[k]);
             if (v == null) {
-                return null;
+                return UNREADABLE;
+            }
+            if (n == 1) {
+                return v;
             }
             values.add(v);
         }

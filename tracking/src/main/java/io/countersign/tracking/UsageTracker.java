@@ -27,8 +27,9 @@ public final class UsageTracker {
 
     /** Starts tracking one statement (a simple query may carry several: pass every analysis). */
     public TrackedStatement track(StatementRequest request, List<StatementAnalysis> analyses) {
+        // Extended-protocol results may be binary; until the session reports the Bind codes, decode only what is unambiguous.
         return new TrackedStatement(this, request.session().agent(), request.session().protocol(),
-                request.session().database(), analyses, request.parameters(), settings);
+                request.session().database(), analyses, request.parameters(), settings).unknownFormats(request.extended());
     }
 
     /** The same without a request: agent, protocol, default database and bound parameters spelled out. */

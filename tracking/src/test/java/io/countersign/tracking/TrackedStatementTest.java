@@ -102,6 +102,44 @@ class TrackedStatementTest {
     }
 
     @Test
+    void unknownFormatsDecodeOnlyWhatIsUnambiguous() throws Exception {
+        db.execute("CREATE TABLE codes (id int PRIMARY KEY, label text)", "INSERT INTO codes VALUES (7, 'a'), (1234, 'b'), (100000, 'c')");
+        UsageTracker tracker = new UsageTracker(TrackingFixture.resolver(db), TrackingSettings.DEFAULTS, new UsageCounters(null));
+        String sql = "SELECT id, label FROM codes ORDER BY id";
+
+        // Binary int4: 4 bytes that are not digits; unambiguous, all three keys.
+        RawPgClient.Result binary = pg.execute(sql, List.of(), (short) 1);
+        StatementUsage b = replayUnknown(track(tracker, "a1", read(sql, "public.codes"), List.of()), binary);
+        assertThat(b.keysOf("public.codes")).containsExactly("7", "1234", "100000");
+        assertThat(b.keysCapped()).isFalse();
+
+        // Text: "7" and "100000" cannot be binary int4; "1234" could be either: left out, and the set marked incomplete.
+        RawPgClient.Result text = pg.execute(sql, List.of(), (short) 0);
+        StatementUsage t = replayUnknown(track(tracker, "a1", read(sql, "public.codes"), List.of()), text);
+        assertThat(t.keysOf("public.codes")).containsExactly("7", "100000");
+        assertThat(t.keysCapped()).isTrue();
+
+        // uuid: 16 bytes binary, 36 text; never ambiguous.
+        String q = "SELECT id FROM devices ORDER BY label";
+        for (short f : new short[] {0, 1}) {
+            StatementUsage u = replayUnknown(track(tracker, "a1", read(q, "public.devices"), List.of()), pg.execute(q, List.of(), f));
+            assertThat(u.keysOf("public.devices")).containsExactly("6f1c2a9e-4b7d-4c1e-9a3b-0d2e5f8a7b61", "00000000-0000-0000-0000-00000000000a");
+            assertThat(u.keysCapped()).isFalse();
+        }
+    }
+
+    private static StatementUsage replayUnknown(TrackedStatement t, RawPgClient.Result r) {
+        t.unknownFormats(true);
+        t.onColumns(r.columns());
+        for (byte[] row : r.rows()) {
+            io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(row);
+            t.onRow(buf);
+            buf.release();
+        }
+        return t.complete(new io.countersign.wire.spi.StatementCompletion(null, t, T, T, r.commandTag(), r.rows().size(), -1, 0, null));
+    }
+
+    @Test
     void compositeKeysRenderInKeyOrderAndJoinsYieldKeysPerTable() throws Exception {
         String sql = "SELECT c.id, c.name, o.line, o.customer_id, o.amount FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY o.customer_id, o.line";
         StatementUsage u = replay(track(tracker(), "a1", read(sql, "public.customers", "public.orders"), List.of()), pg.query(sql).get(0), T);
