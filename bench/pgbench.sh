@@ -83,7 +83,7 @@ admin:
   host: 127.0.0.1
   port: $cs_admin
 backends:
-  - name: bench
+  - name: $DB
     host: $PGHOST_DIRECT
     port: $PGPORT_DIRECT
     database: $DB
@@ -94,7 +94,7 @@ agents:
   - name: bench-agent
     owner: bench@example.com
     password: bench-agent-pw
-    backends: [bench]
+    backends: [$DB]
 YAML
 if [ -n "${BENCH_EXTRA_CONFIG:-}" ]; then cat "$BENCH_EXTRA_CONFIG" >> "$work/countersign.yaml"; fi
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:+UseParallelGC}" "$root/countersign" serve --config "$work/countersign.yaml" > "$work/countersign.log" 2>&1 &
@@ -128,6 +128,14 @@ run_pgbench() { # target script mode clients round
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$script" "$target" "$clients" "$mode" "$round" "$tps" "$lat" "$cpu_us" >> "$results"
   echo "bench: $script $mode c=$clients $target round $round: tps=$tps lat=${lat}ms cpu/txn=${cpu_us}us" >&2
 }
+
+# Warm-up, not recorded: lets the JIT compile Countersign's hot path and fills every cache.
+for target in direct pgbouncer countersign; do
+  read -r host port user pw pid <<<"${T[$target]}"
+  for mode in prepared simple; do
+    PGPASSWORD=$([ "$pw" = - ] || echo "$pw") pgbench -n -S -M "$mode" -c 8 -j 2 -T "${BENCH_WARMUP_SECONDS:-5}" -h "$host" -p "$port" -U "$user" "$DB" >/dev/null 2>&1
+  done
+done
 
 for round in $(seq "$ROUNDS"); do
   for script in select-only tpcb-like; do
