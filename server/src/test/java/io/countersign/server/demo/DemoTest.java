@@ -162,6 +162,7 @@ class DemoTest {
         assertThat(line.get("parameters").toString()).isEqualTo("[\"42\"]");
         assertThat(line.get("rowsReturned").asLong()).isEqualTo(1);
         assertThat(line.get("session").asText()).isNotBlank();
+        assertThat(line.get("client").asText()).matches("127\\.0\\.0\\.1:\\d+");
     }
 
     @Test
@@ -212,6 +213,16 @@ class DemoTest {
             assertThat(rs.getString(1)).isEqualTo("postgres");
             assertThat(rs.getString(2)).isEqualTo("shop");
         }
+    }
+
+    @Test
+    void aBusyPortFailsAtOnceNamingTheOption() throws Exception {
+        int busy = demo.postgresAddress().getPort();
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> Demo.start(new Demo.Options(busy, 0, null)))
+                .isInstanceOf(java.net.BindException.class)
+                .hasMessage("port " + busy + " on 127.0.0.1 is already in use (another demo running?); stop it or choose another with --pg-port N");
+        assertThat(System.nanoTime() - t0).as("before starting a database").isLessThan(1_000_000_000L);
     }
 
     @Test
