@@ -62,7 +62,7 @@ public final class Countersign implements Runnable {
             t = t.getCause();
         }
         String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return msg;
+        return msg.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     @Override
