@@ -330,6 +330,24 @@ final class FrontendHandler extends PgFramer {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            // The client closed its sending side; answer a truncated message, then close.
+            String truncated = truncation();
+            releasePartial();
+            if (truncated != null && !stopped) {
+                log.info("connection from {}: truncated message: {}", ctx.channel().remoteAddress(), truncated);
+                fatal(ctx, "08P01", "truncated message: " + truncated + "; the client must send whole messages");
+            } else {
+                stopped = true;
+                ctx.close();
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
         if (session != null) {
             session.updateBackendAutoRead();

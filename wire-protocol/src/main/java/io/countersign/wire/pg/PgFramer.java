@@ -114,6 +114,22 @@ abstract class PgFramer extends ChannelInboundHandlerAdapter {
         return !stopped;
     }
 
+    /** Describes the incomplete message held back at end of input, or null when there is none. */
+    protected final String truncation() {
+        if (partial == null) {
+            return null;
+        }
+        int header = untyped ? 4 : 5;
+        int have = partial.readableBytes();
+        if (have < header) {
+            return "the connection ended inside a message header (" + have + " of " + header + " bytes)";
+        }
+        int base = partial.readerIndex();
+        long len = partial.getUnsignedInt(untyped ? base : base + 1);
+        String what = untyped ? "startup packet" : "message " + RelaySession.describeType(partial.getByte(base));
+        return "the connection ended after " + have + " of " + (len + (untyped ? 0 : 1)) + " bytes of a " + what;
+    }
+
     protected final void releasePartial() {
         if (partial != null) {
             partial.release();

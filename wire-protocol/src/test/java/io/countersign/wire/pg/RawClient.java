@@ -93,6 +93,60 @@ final class RawClient implements AutoCloseable {
         return message('Q', body);
     }
 
+    static byte[] cstrings(String... parts) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (String s : parts) {
+            b.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+            b.write(0);
+        }
+        return b.toByteArray();
+    }
+
+    static byte[] parse(String name, String sql) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(cstrings(name, sql));
+        b.write(0);
+        b.write(0);
+        return message('P', b.toByteArray());
+    }
+
+    /** Bind with text parameters. */
+    static byte[] bind(String portal, String statement, String... params) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(cstrings(portal, statement));
+        b.write(0);
+        b.write(0); // no format codes: all text
+        b.write(params.length >>> 8);
+        b.write(params.length);
+        for (String p : params) {
+            byte[] v = p.getBytes(StandardCharsets.UTF_8);
+            b.writeBytes(new byte[] {(byte) (v.length >>> 24), (byte) (v.length >>> 16), (byte) (v.length >>> 8), (byte) v.length});
+            b.writeBytes(v);
+        }
+        b.write(0);
+        b.write(0);
+        return message('B', b.toByteArray());
+    }
+
+    static byte[] execute(String portal) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(cstrings(portal));
+        b.writeBytes(new byte[4]);
+        return message('E', b.toByteArray());
+    }
+
+    static byte[] sync() {
+        return message('S', new byte[0]);
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            b.writeBytes(p);
+        }
+        return b.toByteArray();
+    }
+
     Msg read() throws IOException {
         char type = (char) in.readUnsignedByte();
         int len = in.readInt();
@@ -113,17 +167,29 @@ final class RawClient implements AutoCloseable {
         }
     }
 
-    /** Logs in with MD5 and reads up to the first ReadyForQuery. */
+    /** Logs in with whichever of SCRAM-SHA-256 or MD5 the server asks for, and reads up to the first ReadyForQuery. */
     RawClient login(String user, String password, String database) throws IOException {
         send(startupPacket(user, database, 196608));
         Msg auth = read();
-        if (auth.type() != 'R' || auth.body()[3] != 5) {
-            throw new IOException("expected MD5 authentication request, got " + auth);
+        int code = java.nio.ByteBuffer.wrap(auth.body()).getInt();
+        if (auth.type() == 'R' && code == 5) {
+            byte[] salt = java.util.Arrays.copyOfRange(auth.body(), 4, 8);
+            String answer = Scram.md5Response(user, password, salt);
+            send(message('p', (answer + "\0").getBytes(StandardCharsets.UTF_8)));
+        } else if (auth.type() == 'R' && code == 10) {
+            Scram.Client scram = new Scram.Client(password);
+            byte[] first = scram.first();
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            b.writeBytes(cstrings("SCRAM-SHA-256"));
+            b.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(first.length).array());
+            b.writeBytes(first);
+            send(message('p', b.toByteArray()));
+            Msg cont = read();
+            String serverFirst = new String(cont.body(), 4, cont.body().length - 4, StandardCharsets.UTF_8);
+            send(message('p', scram.last(serverFirst)));
+        } else {
+            throw new IOException("unexpected authentication request " + auth.type() + " " + code);
         }
-        byte[] salt = java.util.Arrays.copyOfRange(auth.body(), 4, 8);
-        String answer = Scram.md5Response(user, password, salt);
-        byte[] a = (answer + "\0").getBytes(StandardCharsets.UTF_8);
-        send(message('p', a));
         List<Msg> msgs = readUntil('Z');
         for (Msg m : msgs) {
             if (m.type() == 'E') {
