@@ -1,6 +1,7 @@
 package io.countersign.server;
 
 import io.countersign.server.cli.DemoCommand;
+import io.countersign.server.cli.ScramVerifierCommand;
 import io.countersign.server.cli.ServeCommand;
 import io.countersign.server.cli.VersionProvider;
 import java.io.PrintWriter;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Database-native approval proxy for AI agents.",
-        subcommands = {ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, ScramVerifierCommand.class, CommandLine.HelpCommand.class})
 public final class Countersign implements Runnable {
 
     @Spec
@@ -61,7 +62,7 @@ public final class Countersign implements Runnable {
             t = t.getCause();
         }
         String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return msg;
+        return msg.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     @Override

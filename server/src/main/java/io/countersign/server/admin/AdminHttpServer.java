@@ -29,6 +29,7 @@ public final class AdminHttpServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.time.Duration CHECK_TIMEOUT = java.time.Duration.ofSeconds(2);
 
     private record NamedCheck(String name, ReadinessCheck check) {}
 
@@ -103,12 +104,25 @@ public final class AdminHttpServer implements AutoCloseable {
         ObjectNode body = JSON.createObjectNode();
         ArrayNode list = body.putArray("checks");
         List<String> failed = new java.util.ArrayList<>();
+        // all checks at once, each on its own virtual thread, so one slow backend costs at most CHECK_TIMEOUT
+        List<java.util.concurrent.Future<ReadinessCheck.Status>> running = new java.util.ArrayList<>();
         for (NamedCheck c : checks) {
+            running.add(executor.submit(() -> c.check().check()));
+        }
+        long deadline = System.nanoTime() + CHECK_TIMEOUT.toNanos();
+        for (int i = 0; i < running.size(); i++) {
+            NamedCheck c = checks.get(i);
             ReadinessCheck.Status s;
             try {
-                s = c.check().check();
-            } catch (RuntimeException e) {
-                s = ReadinessCheck.Status.notReady("check failed: " + e);
+                s = running.get(i).get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                running.get(i).cancel(true);
+                s = ReadinessCheck.Status.notReady("no answer within " + CHECK_TIMEOUT.toMillis() + " ms");
+            } catch (java.util.concurrent.ExecutionException e) {
+                s = ReadinessCheck.Status.notReady("check failed: " + e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                s = ReadinessCheck.Status.notReady("interrupted");
             }
             if (!s.ready()) failed.add(c.name());
             list.addObject().put("name", c.name()).put("ready", s.ready()).put("detail", s.detail());

@@ -3,7 +3,8 @@ package io.countersign.server.admin;
 /**
  * One condition for {@code /readyz}. Components register theirs with
  * {@link AdminHttpServer#addReadinessCheck}; Countersign is ready when every check is.
- * Checks run on a virtual thread per request and may block briefly (keep them under a second).
+ * Each request runs every check at once on virtual threads; a check may block, but one that takes
+ * longer than two seconds is reported as not ready.
  */
 @FunctionalInterface
 public interface ReadinessCheck {

@@ -44,6 +44,12 @@ public record AgentConfig(
             } catch (IllegalArgumentException e) {
                 problems.add(Problems.join(at, "scram"), e.getMessage());
             }
+            // a verifier only serves SCRAM: without it on offer this agent could never log in
+            if (root.listeners() != null && root.listeners().postgres() != null
+                    && !root.listeners().postgres().auth().contains(AuthMethod.SCRAM_SHA_256)) {
+                problems.add(Problems.join(at, "scram"), "a SCRAM verifier works only with scram-sha-256, which listeners.postgres.auth does not offer; "
+                        + "add scram-sha-256 there or give this agent a password");
+            }
         } else if (password.isEmpty()) {
             problems.add(Problems.join(at, "password"), "empty; expected a non-empty password");
         }

@@ -37,6 +37,40 @@ public final class ScramVerifier {
         return new AgentCredential.ScramSha256(salt, iterations, storedKey, serverKey);
     }
 
+    /**
+     * Computes a verifier for {@code password} the way PostgreSQL does (RFC 5802/7677 with SHA-256).
+     * Passwords are normalized with Unicode NFKC, the core of SASLprep, so ASCII passwords (and most
+     * others) give exactly what PostgreSQL would store.
+     */
+    public static String create(String password, byte[] salt, int iterations) {
+        try {
+            String normalized = java.text.Normalizer.normalize(password, java.text.Normalizer.Form.NFKC);
+            var spec = new javax.crypto.spec.PBEKeySpec(normalized.toCharArray(), salt, iterations, 256);
+            byte[] salted = javax.crypto.SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(spec).getEncoded();
+            byte[] clientKey = hmac(salted, "Client Key");
+            byte[] storedKey = java.security.MessageDigest.getInstance("SHA-256").digest(clientKey);
+            byte[] serverKey = hmac(salted, "Server Key");
+            Base64.Encoder b64 = Base64.getEncoder();
+            return "SCRAM-SHA-256$" + iterations + ":" + b64.encodeToString(salt) + "$"
+                    + b64.encodeToString(storedKey) + ":" + b64.encodeToString(serverKey);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK lacks PBKDF2WithHmacSHA256 or HmacSHA256: " + e.getMessage(), e);
+        }
+    }
+
+    /** A verifier with a fresh random 16-byte salt and PostgreSQL's default 4096 iterations (or more). */
+    public static String create(String password, int iterations) {
+        byte[] salt = new byte[16];
+        new java.security.SecureRandom().nextBytes(salt);
+        return create(password, salt, iterations);
+    }
+
+    private static byte[] hmac(byte[] key, String message) throws java.security.GeneralSecurityException {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(message.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     private static byte[] base64(String text, String what) {
         try {
             return Base64.getDecoder().decode(text);

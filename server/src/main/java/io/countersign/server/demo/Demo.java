@@ -38,6 +38,9 @@ public final class Demo implements AutoCloseable {
     }
 
     public static Demo start(Options options) throws Exception {
+        // fail before spending seconds on the database when a port is taken
+        ensureFree(options.pgPort(), "--pg-port");
+        ensureFree(options.adminPort(), "--admin-port");
         DemoDatabase db = DemoDatabase.start(options.dataDir());
         try {
             CountersignServer server = CountersignServer.of(config(options, db.port())).start();
@@ -45,6 +48,19 @@ public final class Demo implements AutoCloseable {
         } catch (Exception | Error e) {
             db.close();
             throw e;
+        }
+    }
+
+    private static void ensureFree(int port, String option) throws java.io.IOException {
+        if (port == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", port));
+        } catch (java.net.BindException e) {
+            throw new java.net.BindException("port " + port + " on 127.0.0.1 is already in use (another demo running?); stop it or choose another with "
+                    + option + " N");
         }
     }
 

@@ -112,20 +112,23 @@ public final class DemoDatabase implements AutoCloseable {
         }
     }
 
+    /** Best effort, and tolerant of files vanishing meanwhile (PostgreSQL removes its pid file as it stops). */
     private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
+        for (int attempt = 0; attempt < 5 && Files.exists(dir); attempt++) {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // retried by the next attempt
+                    }
+                });
+            } catch (IOException | java.io.UncheckedIOException e) {
+                // a file disappeared during the walk: walk again
+            }
         }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a temporary directory left behind is harmless
-                }
-            });
-        } catch (IOException ignored) {
-            // as above
+        if (Files.exists(dir)) {
+            log.warn("could not remove the demo's temporary directory {}", dir);
         }
     }
 }

@@ -34,6 +34,14 @@ public final class StatementLog implements StatementListener {
         return null;
     }
 
+    private static String client(java.net.SocketAddress address) {
+        if (address instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+            String host = a.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        }
+        return String.valueOf(address);
+    }
+
     /** The line as logged; public so tests and other sinks can reuse the format. */
     public static String toJson(StatementCompletion c) {
         StringWriter out = new StringWriter(256);
@@ -45,7 +53,7 @@ public final class StatementLog implements StatementListener {
             g.writeStringField("session", r.session().sessionId());
             g.writeStringField("protocol", r.session().protocol().name().toLowerCase(java.util.Locale.ROOT));
             g.writeStringField("database", r.session().database());
-            g.writeStringField("client", String.valueOf(r.session().client()));
+            g.writeStringField("client", client(r.session().client()));
             g.writeStringField("sql", r.sql());
             g.writeBooleanField("extended", r.extended());
             g.writeArrayFieldStart("parameters");

@@ -83,6 +83,27 @@ class AdminHttpServerTest {
     }
 
     @Test
+    void aHangingCheckIsReportedAfterTwoSecondsWithoutHoldingTheOthers() throws Exception {
+        admin.addReadinessCheck("hangs", () -> {
+            try {
+                Thread.sleep(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return ReadinessCheck.Status.ready("too late");
+        });
+        admin.addReadinessCheck("quick", () -> ReadinessCheck.Status.ready("fine"));
+        long t0 = System.nanoTime();
+        HttpResponse<String> r = get("/readyz");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(ms).isBetween(1_900L, 10_000L);
+        JsonNode body = new ObjectMapper().readTree(r.body());
+        assertThat(body.get("failed").toString()).isEqualTo("[\"hangs\"]");
+        assertThat(body.get("checks").get(0).get("detail").asText()).isEqualTo("no answer within 2000 ms");
+    }
+
+    @Test
     void readyWhenEveryCheckPasses() throws Exception {
         admin.addReadinessCheck("a", () -> ReadinessCheck.Status.ready("fine"));
         HttpResponse<String> r = get("/readyz");

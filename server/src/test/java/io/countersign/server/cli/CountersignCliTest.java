@@ -130,4 +130,29 @@ class CountersignCliTest {
             assertThat(r.err().lines()).hasSize(1);
         }
     }
+
+    @Test
+    void scramVerifierReadsThePasswordFromStdin() {
+        java.io.InputStream saved = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("s3cret\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Run r = run("scram-verifier", "--iterations", "5000");
+            assertThat(r.exit()).as(r.err()).isZero();
+            String verifier = r.out().strip();
+            var parsed = io.countersign.server.config.ScramVerifier.parse(verifier);
+            assertThat(parsed.iterations()).isEqualTo(5000);
+            assertThat(io.countersign.server.config.ScramVerifier.create("s3cret", parsed.salt(), 5000)).isEqualTo(verifier);
+
+            System.setIn(new java.io.ByteArrayInputStream(new byte[0]));
+            Run empty = run("scram-verifier");
+            assertThat(empty.exit()).isEqualTo(1);
+            assertThat(empty.err()).startsWith("countersign scram-verifier: no password given");
+
+            Run weak = run("scram-verifier", "--iterations", "10");
+            assertThat(weak.exit()).isEqualTo(2);
+            assertThat(weak.err()).contains("--iterations must be at least 4096");
+        } finally {
+            System.setIn(saved);
+        }
+    }
 }

@@ -251,8 +251,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aVerifierOnlyAgentNeedsScramOnOffer() {
+        assertThat(failure(VALID.replace("auth: [scram-sha-256, md5]", "auth: [md5]")).getMessage())
+                .isEqualTo("test.yaml: agents[1].scram: a SCRAM verifier works only with scram-sha-256, which listeners.postgres.auth does not offer; "
+                        + "add scram-sha-256 there or give this agent a password");
+    }
+
+    @Test
     void cleartextNeedsTls() {
-        assertThat(failure(VALID.replace("auth: [scram-sha-256, md5]", "auth: [cleartext-over-tls]")).getMessage())
+        assertThat(failure(VALID.replace("auth: [scram-sha-256, md5]", "auth: [scram-sha-256, cleartext-over-tls]")).getMessage())
                 .isEqualTo("test.yaml: listeners.postgres.auth: cleartext-over-tls needs TLS; add a 'tls' section to this listener or remove cleartext-over-tls");
     }
 
