@@ -134,6 +134,37 @@ public final class SqlAnalyzer {
         return new PreparedAnalysis(sql, analyze(sql, dialect, catalog));
     }
 
+    /**
+     * Defence in depth on the wire: the sensitive columns a result carries (PostgreSQL RowDescription table
+     * OID and attnum; MySQL org_table/org_name) that the analysis did not predict. Non-empty means: stop the
+     * result before any row reaches the agent, audit it, and count an analysis miss.
+     */
+    public List<String> unpredictedSensitiveColumns(StatementAnalysis analysis, List<io.countersign.wire.spi.ResultColumn> columns,
+                                                    Catalog catalog) {
+        List<String> out = new ArrayList<>();
+        for (io.countersign.wire.spi.ResultColumn rc : columns) {
+            String qualified = null;
+            if (rc.tableOid() != 0) {
+                var table = catalog.tableByOid(rc.tableOid() & 0xffffffffL);
+                var col = catalog.columnAt(rc.tableOid() & 0xffffffffL, rc.attnum());
+                if (table != null && col != null) {
+                    qualified = table.qualifiedName() + "." + col.name();
+                }
+            } else if (rc.table() != null && rc.column() != null && !rc.table().isEmpty()) {
+                var table = catalog.resolve(rc.schema() == null || rc.schema().isEmpty() ? null : rc.schema(), rc.table());
+                var col = table == null ? null : table.column(rc.column());
+                if (col != null) {
+                    qualified = table.qualifiedName() + "." + col.name();
+                }
+            }
+            if (qualified != null && config.sensitive().match(qualified) != null
+                    && !analysis.columnsRead().contains(qualified)) {
+                out.add(qualified);
+            }
+        }
+        return out;
+    }
+
     /** A blocking supplier of the proxy's own connection to the backend. */
     @FunctionalInterface
     public interface ConnectionSupplier {

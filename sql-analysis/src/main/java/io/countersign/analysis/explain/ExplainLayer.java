@@ -199,21 +199,25 @@ public final class ExplainLayer {
         }
         Draft d = new Draft("SELECT");
         Map<String, Table> aliases = new HashMap<>();
-        List<String> expressions = new ArrayList<>();
+        List<Map.Entry<String, Table>> expressions = new ArrayList<>();
         for (JsonNode top : root) {
             walk(top.get("Plan"), catalog, aliases, expressions, d);
         }
-        for (String e : expressions) {
-            columnsIn(e, aliases, d);
+        // with a single relation PostgreSQL does not qualify column names
+        Table only = aliases.size() == 1 ? aliases.values().iterator().next() : null;
+        for (var e : expressions) {
+            columnsIn(e.getKey(), aliases, e.getValue() != null ? e.getValue() : only, d);
         }
         return d;
     }
 
-    private static void walk(JsonNode node, Catalog catalog, Map<String, Table> aliases, List<String> expressions, Draft d) {
+    private static void walk(JsonNode node, Catalog catalog, Map<String, Table> aliases,
+                             List<Map.Entry<String, Table>> expressions, Draft d) {
         if (node == null) {
             return;
         }
         JsonNode rel = node.get("Relation Name");
+        Table own = null;
         if (rel != null) {
             String schema = node.has("Schema") ? node.get("Schema").asText() : "public";
             Table t = catalog.table(schema, rel.asText());
@@ -236,15 +240,17 @@ public final class ExplainLayer {
             if (node.has("Alias") && t != null) {
                 aliases.put(node.get("Alias").asText(), t);
             }
+            own = modify ? null : t;
         }
         var fields = node.fields();
         while (fields.hasNext()) {
             var f = fields.next();
             if (PG_EXPRESSION_KEYS.contains(f.getKey())) {
+                Table owner = own;
                 if (f.getValue().isArray()) {
-                    f.getValue().forEach(v -> expressions.add(v.asText()));
+                    f.getValue().forEach(v -> expressions.add(new java.util.AbstractMap.SimpleEntry<>(v.asText(), owner)));
                 } else {
-                    expressions.add(f.getValue().asText());
+                    expressions.add(new java.util.AbstractMap.SimpleEntry<>(f.getValue().asText(), owner));
                 }
             }
         }
@@ -257,7 +263,7 @@ public final class ExplainLayer {
     }
 
     /** alias.column, alias.* and a bare alias (a whole-row reference) inside a plan expression. */
-    private static void columnsIn(String expression, Map<String, Table> aliases, Draft d) {
+    private static void columnsIn(String expression, Map<String, Table> aliases, Table unqualified, Draft d) {
         List<Token> tk;
         try {
             tk = SqlLexer.tokenize(expression, Dialect.POSTGRESQL);
@@ -272,10 +278,14 @@ public final class ExplainLayer {
         }
         for (int i = 0; i < tk.size(); i++) {
             Token t = tk.get(i);
-            if (!t.isIdentifier() || !aliases.containsKey(t.value())) {
+            if (!t.isIdentifier() || i > 0 && tk.get(i - 1).type() == TokenType.DOT) {
                 continue;
             }
-            if (i > 0 && tk.get(i - 1).type() == TokenType.DOT) {
+            boolean qualifiedNext = i + 1 < tk.size() && tk.get(i + 1).type() == TokenType.DOT;
+            if (!aliases.containsKey(t.value())) {
+                if (!qualifiedNext && unqualified != null && unqualified.column(t.value()) != null) {
+                    d.columnsRead.add(unqualified.qualifiedName() + "." + unqualified.column(t.value()).name());
+                }
                 continue;
             }
             Table table = aliases.get(t.value());
