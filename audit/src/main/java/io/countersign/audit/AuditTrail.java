@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class AuditTrail implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
     private static final int MAX_BATCH = 4096;
+    private static final int RETRY_BATCH = 16;
 
     private record Pending(AuditRecord record, CompletableFuture<Void> future) {}
 
@@ -250,8 +251,14 @@ public final class AuditTrail implements AutoCloseable {
                     }
                 }
                 batch.clear();
-                while (!retry.isEmpty() && batch.size() < MAX_BATCH) {
+                // After a failure, go in small steps: space may come back a little at a time.
+                while (!retry.isEmpty() && batch.size() < RETRY_BATCH) {
                     batch.add(retry.poll());
+                }
+                if (!batch.isEmpty()) {
+                    writeBatch(batch);
+                    syncIfDue(stopping);
+                    continue;
                 }
                 if (batch.isEmpty()) {
                     Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
