@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class AuditTrail implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
     private static final int MAX_BATCH = 4096;
+    private static final int RETRY_BATCH = 16;
 
     private record Pending(AuditRecord record, CompletableFuture<Void> future) {}
 
@@ -67,6 +68,7 @@ public final class AuditTrail implements AutoCloseable {
     private long nextSeq;
     private byte[] lastHash;
     private final ArrayDeque<Pending> retry = new ArrayDeque<>();
+    private boolean stopping;
     private final List<ChainedRecord> unsynced = new ArrayList<>();
     private long syncDeadlineNanos;
     private long repairPosition = -1;
@@ -235,23 +237,28 @@ public final class AuditTrail implements AutoCloseable {
 
     private void journalLoop() {
         List<Pending> batch = new ArrayList<>();
-        boolean stopping = false;
         while (true) {
             try {
                 if (journalFailure != null) {
                     if (config.failureMode() == FailureMode.FAIL_CLOSED) {
                         failQueued(refusal());
                     }
-                    if (stopping || waitAndProbe()) {
-                        if (stopping) {
-                            break;
-                        }
+                    if (stopping) {
+                        break; // closing while storage fails: what is not written is failed below, never acknowledged
+                    }
+                    if (waitAndProbe()) {
                         continue;
                     }
                 }
                 batch.clear();
-                while (!retry.isEmpty() && batch.size() < MAX_BATCH) {
+                // After a failure, go in small steps: space may come back a little at a time.
+                while (!retry.isEmpty() && batch.size() < RETRY_BATCH) {
                     batch.add(retry.poll());
+                }
+                if (!batch.isEmpty()) {
+                    writeBatch(batch);
+                    syncIfDue(stopping);
+                    continue;
                 }
                 if (batch.isEmpty()) {
                     Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
@@ -399,8 +406,8 @@ public final class AuditTrail implements AutoCloseable {
     private boolean waitAndProbe() throws InterruptedException {
         Pending p = queue.poll(config.retryInterval().toMillis(), TimeUnit.MILLISECONDS);
         if (p == STOP) {
-            queue.offer(STOP); // seen again by the main loop
-            return false;
+            stopping = true;
+            p = null; // still probe once: a recovered disk lets close() write what is waiting
         }
         if (p != null) {
             if (config.failureMode() == FailureMode.FAIL_OPEN) {
@@ -445,7 +452,7 @@ public final class AuditTrail implements AutoCloseable {
         queue.drainTo(drained);
         for (Pending p : drained) {
             if (p == STOP) {
-                queue.offer(STOP);
+                stopping = true;
             } else {
                 fail(p, why);
             }
@@ -465,37 +472,45 @@ public final class AuditTrail implements AutoCloseable {
     // ---------------------------------------------------------------- parquet thread
 
     private void parquetLoop() {
-        boolean stopping = false;
+        boolean draining = false;
         while (true) {
             try {
                 if (parquetFailure != null) {
-                    if (stopping) {
+                    if (draining) {
                         break;
                     }
-                    Thread.sleep(config.retryInterval().toMillis());
+                    boolean journalDone = closed && !journalThread.isAlive();
+                    if (!journalDone) {
+                        Thread.sleep(config.retryInterval().toMillis());
+                    }
                     resync();
+                    if (journalDone && parquetFailure != null) {
+                        // Closing with Parquet still failing: the records stay in the journal; the next open writes them.
+                        log.error("audit closing with Parquet writing still failing; the journal keeps the records for the next start");
+                        break;
+                    }
                     continue;
                 }
                 long due = sink.nanosUntilRollDue();
-                ChainedRecord r = stopping ? toParquet.poll() : toParquet.poll(due < 0 ? TimeUnit.SECONDS.toNanos(1) : due, TimeUnit.NANOSECONDS);
+                ChainedRecord r = draining ? toParquet.poll() : toParquet.poll(due < 0 ? TimeUnit.SECONDS.toNanos(1) : due, TimeUnit.NANOSECONDS);
                 while (r != null) {
                     if (r == STOP_RECORD) {
-                        stopping = true;
+                        draining = true;
                     } else {
                         sink.accept(r);
                     }
                     r = toParquet.poll();
                 }
                 long before = sink.watermark();
-                if (stopping) {
+                if (draining) {
                     sink.commitAll();
                 } else {
                     sink.rollAged();
                 }
-                if (sink.watermark() != before || stopping) {
+                if (sink.watermark() != before || draining) {
                     journal.trimThrough(sink.watermark());
                 }
-                if (stopping) {
+                if (draining) {
                     break;
                 }
             } catch (InterruptedException e) {
@@ -555,14 +570,5 @@ public final class AuditTrail implements AutoCloseable {
             lock.release();
             lockChannel.close();
         }
-    }
-
-    /** For tests and the CLI: true once both writer threads have finished. */
-    boolean stopped() {
-        return !journalThread.isAlive() && !parquetThread.isAlive();
-    }
-
-    long nextSeqForTest() {
-        return nextSeq;
     }
 }

@@ -140,6 +140,7 @@ final class ParquetSink {
 
     /** Drops open files after a failure; their records are still in the journal and are written again on resync. */
     void abortAll() {
+        fedThrough = watermark(); // the aborted files' records must be fed again
         for (OpenFile f : open.values()) {
             try {
                 f.writer.close();

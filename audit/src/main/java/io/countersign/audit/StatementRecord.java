@@ -68,6 +68,19 @@ public record StatementRecord(
         return new Builder();
     }
 
+    /** A builder starting from an existing record, to change a few fields. */
+    public static Builder builder(StatementRecord from) {
+        return new Builder().started(from.started).ended(from.ended).agent(from.agent).owner(from.owner)
+                .sessionId(from.sessionId).clientAddress(from.clientAddress).protocol(from.protocol).database(from.database)
+                .sql(from.sql).fingerprint(from.fingerprint).parameters(from.parameters).statementKinds(from.statementKinds)
+                .categories(from.categories).tablesRead(from.tablesRead).tablesWritten(from.tablesWritten)
+                .columnsRead(from.columnsRead).columnsWritten(from.columnsWritten).decision(from.decision)
+                .rowsReturned(from.rowsReturned).rowsAffected(from.rowsAffected).bytesSent(from.bytesSent)
+                .errorCode(from.errorCode).errorMessage(from.errorMessage).duration(from.duration)
+                .resultColumns(from.resultColumns).rowKeys(from.rowKeys).rowKeysCapped(from.rowKeysCapped)
+                .settledBy(from.settledBy);
+    }
+
     /** Twenty-eight positional fields invite mistakes; callers fill what they know by name. */
     public static final class Builder {
         private Instant started;

@@ -10,7 +10,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /** Reads the trail's Parquet back with DuckDB (an independent reader) into records for comparison. */
@@ -124,9 +123,5 @@ final class DuckDb {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    static List<String> strings(String... ignored) {
-        return Arrays.asList(ignored);
     }
 }
