@@ -321,6 +321,16 @@ class ApprovalServiceTest {
     }
 
     @Test
+    void sqlNullParametersAreKeptAndBoundDistinctly() {
+        HeldRequest held = service.hold(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
+                "SELECT email FROM customers WHERE id = $1 OR note = $2", java.util.Arrays.asList("1", null), "");
+        ApprovalRequest stored = service.request(held.request().id()).orElseThrow();
+        assertThat(stored.parameters()).containsExactly("1", null);
+        assertThat(stored.bindingHash()).isEqualTo(held.request().bindingHash())
+                .isNotEqualTo(BindingHash.of("bot", "shop", stored.sql(), List.of("1", "null")));
+    }
+
+    @Test
     void defaultPolicyHoldFeedsTheService() throws Exception {
         StatementFacts f = facts("bot", Facts.emailRead());
         PolicyDecision.Hold h = (PolicyDecision.Hold) PolicyEngine.defaultPolicy().decide(f);

@@ -175,6 +175,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                     ps.executeUpdate();
                 }
                 insertDecisions(c, r, 0);
+                afterUpdate(c, r);
                 c.commit();
             } finally {
                 c.setAutoCommit(true);
@@ -222,7 +223,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
     /** Serialises schema creation between processes starting at once (PostgreSQL). */
     void lockSchema(Statement s) throws SQLException {}
 
-    /** Hook inside the update transaction (PostgreSQL sends its NOTIFY here, delivered on commit). */
+    /** Hook inside the insert and update transactions (PostgreSQL sends its NOTIFY here, delivered on commit). */
     void afterUpdate(Connection c, ApprovalRequest r) throws SQLException {}
 
     private static void insertDecisions(Connection c, ApprovalRequest r, int from) throws SQLException {

@@ -101,11 +101,20 @@ class PgApprovalStoreTest {
         ApprovalService b = service(storeB, "replica-b", Duration.ofMinutes(1));
         List<ApprovalEvent> seenOnA = new CopyOnWriteArrayList<>();
         a.addListener(seenOnA::add);
+        List<ApprovalEvent> seenOnB = new CopyOnWriteArrayList<>();
+        b.addListener(seenOnB::add);
         assertThat(storeA.awaitListening(Duration.ofSeconds(10))).isTrue();
         assertThat(storeB.awaitListening(Duration.ofSeconds(10))).isTrue();
 
         HeldRequest held = a.hold(facts(), hold(Duration.ofMinutes(5)), "SELECT email FROM customers", List.of(), "10.0.0.1:1");
         assertThat(b.requests(RequestState.PENDING, "bot", 1000)).extracting(ApprovalRequest::id).contains(held.request().id());
+        // consoles on B see the new request live
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (seenOnB.isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        assertThat(seenOnB).anyMatch(e -> e instanceof ApprovalEvent.RemoteChange rc
+                && rc.request().id().equals(held.request().id()) && rc.request().state() == RequestState.PENDING);
         long start = System.nanoTime();
         b.decide(held.request().id(), ALICE, Verdict.APPROVE, "ok from b", Channel.CONSOLE);
         Outcome outcome = held.outcome().get(10, TimeUnit.SECONDS);
