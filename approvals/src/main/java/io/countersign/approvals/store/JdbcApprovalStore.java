@@ -220,6 +220,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
         });
     }
 
+    /** Hook after a grant was stored or revoked (PostgreSQL tells the other replicas). */
+    void afterGrantChange(Connection c, Grant g) throws SQLException {}
+
     /** Serialises schema creation between processes starting at once (PostgreSQL). */
     void lockSchema(Statement s) throws SQLException {}
 
@@ -388,6 +391,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setString(11, BindingHash.sha256(g.fingerprint()));
                 ps.executeUpdate();
             }
+            afterGrantChange(c, g);
             return null;
         });
     }
@@ -417,8 +421,12 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setLong(1, g.revoked().toEpochMilli());
                 ps.setString(2, g.revokedBy());
                 ps.setString(3, g.id());
-                return ps.executeUpdate() == 1;
+                if (ps.executeUpdate() != 1) {
+                    return false;
+                }
             }
+            afterGrantChange(c, g);
+            return true;
         });
     }
 

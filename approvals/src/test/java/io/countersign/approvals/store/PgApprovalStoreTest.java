@@ -82,10 +82,14 @@ class PgApprovalStoreTest {
     }
 
     static StatementFacts facts() {
+        return facts("bot");
+    }
+
+    static StatementFacts facts(String agent) {
         StatementAnalysis a = new StatementAnalysis("SELECT email FROM customers", "SELECT email FROM customers", "SELECT",
                 Set.of("public.customers"), Set.of(), Set.of("public.customers.email"), Set.of(), Set.of(),
                 List.of(new Finding(Category.SENSITIVE_READ, "reads sensitive column public.customers.email")), SettledBy.CALCITE);
-        return new StatementFacts("bot", Set.of(), "olivia", "shop", List.of(a));
+        return new StatementFacts(agent, Set.of(), "olivia", "shop", List.of(a));
     }
 
     static PolicyDecision.Hold hold(Duration timeout) {
@@ -192,6 +196,30 @@ class PgApprovalStoreTest {
         assertThat(a2.request(decided.request().id()).orElseThrow().decisions()).hasSize(1);
         assertThat(a2.findGrant(facts())).map(Grant::id).contains(g.id());
         assertThat(onB.outcome()).isNotDone();
+    }
+
+    @Test
+    void grantsGivenOrRevokedOnOneReplicaApplyOnTheOther() throws Exception {
+        PgApprovalStore storeA = store("grant-a", true);
+        PgApprovalStore storeB = store("grant-b", true);
+        ApprovalService a = service(storeA, "grant-a", Duration.ofMinutes(1));
+        ApprovalService b = service(storeB, "grant-b", Duration.ofMinutes(1));
+        assertThat(storeA.awaitListening(Duration.ofSeconds(10))).isTrue();
+        HeldRequest held = a.hold(facts("grantbot"), hold(Duration.ofMinutes(5)), "SELECT email FROM customers", List.of(), "");
+        Grant g = b.grant(held.request().id(), ALICE, Duration.ofHours(1), Channel.API);
+        assertThat(held.outcome().get(10, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (a.findGrant(facts("grantbot")).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(a.findGrant(facts("grantbot"))).map(Grant::id).contains(g.id());
+        b.revokeGrant(g.id(), BOB);
+        assertThat(b.findGrant(facts("grantbot"))).as("at once on the revoking replica").isEmpty();
+        deadline = System.nanoTime() + 5_000_000_000L;
+        while (a.findGrant(facts("grantbot")).isPresent() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(a.findGrant(facts("grantbot"))).as("by notification on the other").isEmpty();
     }
 
     @Test
