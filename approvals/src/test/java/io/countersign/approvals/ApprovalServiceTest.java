@@ -321,6 +321,47 @@ class ApprovalServiceTest {
     }
 
     @Test
+    void nonBlockingHoldKnowsItsIdAtOnceAndStoresOnTheServiceThreads() throws Exception {
+        HeldRequest held = service.holdNonBlocking(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
+                "SELECT email FROM customers WHERE id = $1", List.of("9"), "");
+        String id = held.request().id();
+        assertThat(id).startsWith("apr-");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (events.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(events).first().isInstanceOf(ApprovalEvent.RequestCreated.class);
+        service.decide(id, ALICE, Verdict.APPROVE, "", Channel.API);
+        assertThat(await(held.outcome())).isInstanceOf(Outcome.Approved.class);
+        assertThat(service.markExecutedAsync(id).get(5, TimeUnit.SECONDS).state()).isEqualTo(RequestState.EXECUTED);
+
+        HeldRequest other = holdEmail("bot", "10");
+        assertThat(service.withdrawAsync(other.request().id(), "client cancelled").get(5, TimeUnit.SECONDS)).isPresent();
+        assertThat(await(other.outcome())).isInstanceOf(Outcome.Withdrawn.class);
+    }
+
+    @Test
+    void aRequestThatCannotBeStoredFailsClosed() {
+        store.close();
+        HeldRequest held = service.holdNonBlocking(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
+                "SELECT email FROM customers", List.of(), "");
+        assertThatThrownBy(() -> held.outcome().get(5, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(io.countersign.approvals.store.StoreException.class)
+                .hasMessageContaining("the store is closed");
+        assertThatThrownBy(() -> holdEmail("bot", "1")).isInstanceOf(io.countersign.approvals.store.StoreException.class);
+    }
+
+    @Test
+    void sqlNullParametersAreKeptAndBoundDistinctly() {
+        HeldRequest held = service.hold(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
+                "SELECT email FROM customers WHERE id = $1 OR note = $2", java.util.Arrays.asList("1", null), "");
+        ApprovalRequest stored = service.request(held.request().id()).orElseThrow();
+        assertThat(stored.parameters()).containsExactly("1", null);
+        assertThat(stored.bindingHash()).isEqualTo(held.request().bindingHash())
+                .isNotEqualTo(BindingHash.of("bot", "shop", stored.sql(), List.of("1", "null")));
+    }
+
+    @Test
     void defaultPolicyHoldFeedsTheService() throws Exception {
         StatementFacts f = facts("bot", Facts.emailRead());
         PolicyDecision.Hold h = (PolicyDecision.Hold) PolicyEngine.defaultPolicy().decide(f);

@@ -92,12 +92,13 @@ class ConsoleBrowserTest {
                 "SELECT email FROM customers WHERE id = $1", List.of("42"), "10.0.0.9:50000");
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(15));
 
-        driver.get(base + "/console/");
+        driver.get(base + "/console/#" + first.request().id());
         driver.findElement(By.id("token")).sendKeys("alice-token");
         driver.findElement(By.cssSelector("#sign-in-form button")).click();
         WebElement card = wait.until(ExpectedConditions.presenceOfElementLocated(
                 By.cssSelector("article[data-request-id='" + first.request().id() + "']")));
         assertThat(driver.findElement(By.id("me")).getText()).startsWith("alice");
+        wait.until(d -> card.getAttribute("class").contains("focus"));   // the notice's link points here
         assertThat(card.findElement(By.cssSelector(".sql")).getText()).isEqualTo("SELECT email FROM customers WHERE id = $1");
         assertThat(card.findElement(By.cssSelector("mark.sensitive")).getText()).isEqualTo("email");
         assertThat(card.findElement(By.cssSelector(".params")).getText()).contains("$1 = 42");

@@ -54,7 +54,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
     final synchronized void createSchema() {
         String text = textType();
         run("create the schema", c -> {
+            c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
+                lockSchema(s);
                 s.execute("CREATE TABLE IF NOT EXISTS approval_request (id VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL,"
                         + " agent VARCHAR(256) NOT NULL, owner_name VARCHAR(256) NOT NULL, database_name VARCHAR(256) NOT NULL,"
                         + " client_address VARCHAR(256), sql_text " + text + " NOT NULL, parameters " + text + " NOT NULL,"
@@ -75,6 +77,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                         + " fingerprint_hash CHAR(64) NOT NULL, created_by VARCHAR(256) NOT NULL, created_ms BIGINT NOT NULL,"
                         + " expires_ms BIGINT NOT NULL, request_id VARCHAR(64), revoked_ms BIGINT, revoked_by VARCHAR(256))");
                 s.execute("CREATE INDEX IF NOT EXISTS approval_grant_lookup ON approval_grant (agent, fingerprint_hash)");
+                c.commit();
+            } finally {
+                c.setAutoCommit(true);
             }
             return null;
         });
@@ -170,6 +175,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                     ps.executeUpdate();
                 }
                 insertDecisions(c, r, 0);
+                afterUpdate(c, r);
                 c.commit();
             } finally {
                 c.setAutoCommit(true);
@@ -214,7 +220,13 @@ abstract class JdbcApprovalStore implements ApprovalStore {
         });
     }
 
-    /** Hook inside the update transaction (PostgreSQL sends its NOTIFY here, delivered on commit). */
+    /** Hook after a grant was stored or revoked (PostgreSQL tells the other replicas). */
+    void afterGrantChange(Connection c, Grant g) throws SQLException {}
+
+    /** Serialises schema creation between processes starting at once (PostgreSQL). */
+    void lockSchema(Statement s) throws SQLException {}
+
+    /** Hook inside the insert and update transactions (PostgreSQL sends its NOTIFY here, delivered on commit). */
     void afterUpdate(Connection c, ApprovalRequest r) throws SQLException {}
 
     private static void insertDecisions(Connection c, ApprovalRequest r, int from) throws SQLException {
@@ -379,6 +391,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setString(11, BindingHash.sha256(g.fingerprint()));
                 ps.executeUpdate();
             }
+            afterGrantChange(c, g);
             return null;
         });
     }
@@ -408,8 +421,12 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setLong(1, g.revoked().toEpochMilli());
                 ps.setString(2, g.revokedBy());
                 ps.setString(3, g.id());
-                return ps.executeUpdate() == 1;
+                if (ps.executeUpdate() != 1) {
+                    return false;
+                }
             }
+            afterGrantChange(c, g);
+            return true;
         });
     }
 
