@@ -103,6 +103,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return decoder;
     }
 
+    long backendThreadId() {
+        return backendThreadId;
+    }
+
     String agent() {
         SessionInfo s = session;
         return s == null ? null : s.agent();
