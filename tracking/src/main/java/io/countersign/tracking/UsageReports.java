@@ -145,18 +145,21 @@ public final class UsageReports {
         String sql = """
                 WITH a AS (SELECT * FROM %s),
                 created AS (
-                  SELECT request_id, min("at") AS created_at FROM a WHERE event = 'request_created' GROUP BY request_id),
+                  SELECT request_id, min(occurred_at) AS created_at FROM a WHERE event = 'request_created' GROUP BY request_id),
                 state AS (
                   SELECT request_id,
-                         arg_max(CASE WHEN event = 'decision' THEN lower(verdict) ELSE event END, "at") AS state
+                         arg_max(CASE WHEN event <> 'decision' THEN event
+                                     WHEN lower(verdict) IN ('approve', 'approved') THEN 'approved'
+                                     WHEN lower(verdict) IN ('deny', 'denied', 'reject', 'rejected') THEN 'denied'
+                                     ELSE lower(verdict) END, occurred_at) AS state
                     FROM a WHERE event IN ('decision', 'expired', 'withdrawn', 'abandoned') GROUP BY request_id),
                 r AS (
                   SELECT c.request_id, c.created_at, coalesce(s.state, 'pending') AS state
                     FROM created c LEFT JOIN state s USING (request_id)
                    WHERE c.created_at >= %s AND c.created_at < %s),
-                d AS (SELECT request_id, reviewer, "at" FROM a WHERE event = 'decision')
+                d AS (SELECT request_id, reviewer, occurred_at FROM a WHERE event = 'decision')
                 SELECT r.state, d.reviewer, count(DISTINCT r.request_id) AS requests,
-                       median((epoch_us(d."at") - epoch_us(r.created_at)) / 1e6) AS median_decision_seconds
+                       median((epoch_us(d.occurred_at) - epoch_us(r.created_at)) / 1e6) AS median_decision_seconds
                   FROM r JOIN d USING (request_id)
                  GROUP BY r.state, d.reviewer
                 UNION ALL
