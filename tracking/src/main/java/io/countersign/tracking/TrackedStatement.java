@@ -49,6 +49,8 @@ public final class TrackedStatement implements ResultObserver {
     private long rows;
     private long bytes;
     private boolean completed;
+    /** Whether the session has shown this statement's result columns (rows without them cannot be keyed). */
+    private boolean columnsSeen;
 
     TrackedStatement(UsageTracker tracker, String agent, Protocol protocol, String database,
                      List<StatementAnalysis> analyses, List<BoundParameter> parameters, TrackingSettings settings) {
@@ -83,6 +85,7 @@ public final class TrackedStatement implements ResultObserver {
 
     @Override
     public ProtocolError onColumns(List<ResultColumn> columns) {
+        columnsSeen = true;
         ColumnResolver resolver = tracker.resolver();
         ColumnRef[] refs = new ColumnRef[columns.size()];
         int[] types = new int[columns.size()];
@@ -145,6 +148,11 @@ public final class TrackedStatement implements ResultObserver {
     public void onRow(ByteBuf row) {
         rows++;
         bytes += row.readableBytes() + (protocol == Protocol.POSTGRESQL ? 5 : 4);
+        if (!columnsSeen) {
+            // Rows of a result whose columns the session never showed: they may carry keys we cannot see.
+            keys.markCapped();
+            return;
+        }
         if (unreadableKeys) {
             keys.markCapped();
         }

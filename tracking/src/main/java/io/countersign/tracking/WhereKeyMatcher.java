@@ -482,7 +482,16 @@ final class WhereKeyMatcher {
                 if (j == i) {
                     j = i + 1;
                 }
-                out.add(new Tok(Kind.OP, sql.substring(i, j)));
+                // PostgreSQL's lexer: a multi-character operator may not end in + or - unless it holds one of
+                // ~ ! @ # % ^ & |, so "=-7" is "=" then "-7".
+                String op = sql.substring(i, j);
+                if (op.chars().noneMatch(c -> "~!@#%^&|".indexOf(c) >= 0)) {
+                    while (op.length() > 1 && (op.endsWith("+") || op.endsWith("-"))) {
+                        op = op.substring(0, op.length() - 1);
+                    }
+                    j = i + op.length();
+                }
+                out.add(new Tok(Kind.OP, op));
                 i = j;
             } else {
                 throw new Unsupported();

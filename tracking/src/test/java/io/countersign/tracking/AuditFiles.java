@@ -34,7 +34,7 @@ final class AuditFiles {
     static final String APPROVALS_DDL = """
             CREATE TABLE approvals (
               seq BIGINT, instance_id VARCHAR, prev_hash VARCHAR, hash VARCHAR,
-              "at" TIMESTAMPTZ, event VARCHAR, request_id VARCHAR, reviewer VARCHAR, channel VARCHAR, verdict VARCHAR,
+              occurred_at TIMESTAMPTZ, event VARCHAR, request_id VARCHAR, reviewer VARCHAR, channel VARCHAR, verdict VARCHAR,
               comment VARCHAR, tier VARCHAR, agent VARCHAR, owner VARCHAR, sql VARCHAR, dt DATE)
             """;
 

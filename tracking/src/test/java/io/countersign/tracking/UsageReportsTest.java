@@ -72,7 +72,10 @@ class UsageReportsTest {
 
             // bob updates one customer (keys from the WHERE) and inserts two items (keys from RETURNING).
             String q3 = "UPDATE customers SET name = 'renamed' WHERE id = 2";
-            rows.add(allowed(DAY1.plusSeconds(120), "bob-bot", q3, "UPDATE", replay(track(tracker, "bob-bot", write(q3, "UPDATE", "public.customers"), List.of()), pg.query(q3).get(0), DAY1)));
+            rows.add(allowed(DAY1.plusSeconds(120), "bob-bot", q3, "UPDATE", replay(track(tracker, "bob-bot",
+                    // Reads and writes the same table: it must count once for it.
+                    analysis(q3, "UPDATE", Set.of("public.customers"), Set.of("public.customers"), Set.of("public.customers.id"), Set.of("public.customers.name")),
+                    List.of()), pg.query(q3).get(0), DAY1)));
             String q4 = "INSERT INTO items (title) VALUES ('x'), ('y') RETURNING id";
             RawPgClient.Result r4 = pg.query(q4).get(0);
             StatementUsage u4 = replay(track(tracker, "bob-bot", write(q4, "INSERT", "public.items"), List.of()), r4, DAY1);
