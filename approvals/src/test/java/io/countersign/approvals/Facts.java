@@ -18,7 +18,7 @@ final class Facts {
         List<Finding> findings = new ArrayList<>();
         for (Category c : categories) {
             String reason = switch (c) {
-                case SENSITIVE_READ -> "reads sensitive column " + columns.iterator().next();
+                case SENSITIVE_READ -> "reads sensitive column " + new java.util.TreeSet<>(columns).first();
                 default -> c.name().toLowerCase() + " in test statement";
             };
             findings.add(new Finding(c, reason));

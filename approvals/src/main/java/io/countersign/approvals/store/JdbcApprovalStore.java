@@ -54,7 +54,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
     final synchronized void createSchema() {
         String text = textType();
         run("create the schema", c -> {
+            c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
+                lockSchema(s);
                 s.execute("CREATE TABLE IF NOT EXISTS approval_request (id VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL,"
                         + " agent VARCHAR(256) NOT NULL, owner_name VARCHAR(256) NOT NULL, database_name VARCHAR(256) NOT NULL,"
                         + " client_address VARCHAR(256), sql_text " + text + " NOT NULL, parameters " + text + " NOT NULL,"
@@ -75,6 +77,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                         + " fingerprint_hash CHAR(64) NOT NULL, created_by VARCHAR(256) NOT NULL, created_ms BIGINT NOT NULL,"
                         + " expires_ms BIGINT NOT NULL, request_id VARCHAR(64), revoked_ms BIGINT, revoked_by VARCHAR(256))");
                 s.execute("CREATE INDEX IF NOT EXISTS approval_grant_lookup ON approval_grant (agent, fingerprint_hash)");
+                c.commit();
+            } finally {
+                c.setAutoCommit(true);
             }
             return null;
         });
@@ -213,6 +218,9 @@ abstract class JdbcApprovalStore implements ApprovalStore {
             }
         });
     }
+
+    /** Serialises schema creation between processes starting at once (PostgreSQL). */
+    void lockSchema(Statement s) throws SQLException {}
 
     /** Hook inside the update transaction (PostgreSQL sends its NOTIFY here, delivered on commit). */
     void afterUpdate(Connection c, ApprovalRequest r) throws SQLException {}
