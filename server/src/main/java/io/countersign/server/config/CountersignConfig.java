@@ -1,5 +1,7 @@
 package io.countersign.server.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -11,17 +13,48 @@ import java.util.List;
  * @param admin     the admin HTTP address (optional; default 127.0.0.1:8787)
  * @param backends  the databases Countersign forwards to (at least one)
  * @param agents    who may connect and where to (at least one)
+ * @param dataDir   where Countersign keeps its own state: approvals store, audit (default ./countersign-data)
+ * @param analysis  sensitive columns and the large-table threshold
+ * @param policy    the approval policy file (default: the shipped policy)
+ * @param approvals reviewers, the request store, ticket-mode agents
+ * @param audit     the audit trail
+ * @param tracking  row-level tracking
  */
 public record CountersignConfig(
         ListenersConfig listeners,
         AdminConfig admin,
         List<BackendConfig> backends,
-        List<AgentConfig> agents) implements ConfigSection {
+        List<AgentConfig> agents,
+        @JsonProperty("data-dir") String dataDir,
+        AnalysisConfig analysis,
+        PolicyConfig policy,
+        ApprovalsConfig approvals,
+        AuditSettings audit,
+        TrackingConfig tracking) implements ConfigSection {
 
     public CountersignConfig {
         admin = admin == null ? AdminConfig.DEFAULT : admin;
+        dataDir = dataDir == null ? "countersign-data" : dataDir;
+        analysis = analysis == null ? AnalysisConfig.DEFAULT : analysis;
+        policy = policy == null ? PolicyConfig.DEFAULT : policy;
+        approvals = approvals == null ? ApprovalsConfig.DEFAULT : approvals;
+        audit = audit == null ? AuditSettings.DEFAULT : audit;
+        tracking = tracking == null ? TrackingConfig.DEFAULT : tracking;
         backends = ConfigLists.copy(backends);
         agents = ConfigLists.copy(agents);
+    }
+
+    /** The same config with the given sections replaced (the demo and tests build configs in code). */
+    public CountersignConfig with(String dataDir, ApprovalsConfig approvals, AuditSettings audit) {
+        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking);
+    }
+
+    public Path dataPath() {
+        return Path.of(dataDir);
+    }
+
+    public AgentConfig agent(String name) {
+        return agents.stream().filter(a -> a != null && name.equals(a.name())).findFirst().orElse(null);
     }
 
     public BackendConfig backend(String name) {

@@ -9,7 +9,6 @@ import io.countersign.server.config.BackendConfig;
 import io.countersign.server.config.CountersignConfig;
 import io.countersign.server.config.PostgresListenerConfig;
 import io.countersign.server.config.TlsConfig;
-import io.countersign.server.gate.CountersignGate;
 import io.countersign.server.gate.StatementLog;
 import io.countersign.wire.pg.PostgresListener;
 import io.countersign.wire.spi.StatementGate;
@@ -43,8 +42,9 @@ public final class CountersignServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CountersignServer.class);
 
     private final CountersignConfig config;
-    private final StatementGate gate;
-    private final StatementListener statements;
+    private StatementGate gate;
+    private StatementListener statements;
+    private Components components;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
@@ -59,9 +59,12 @@ public final class CountersignServer implements AutoCloseable {
         this.statements = statements;
     }
 
-    /** A server for {@code config} with the default gate ({@link CountersignGate}) and the statement log. */
+    /**
+     * A server for {@code config} with the whole pipeline: analysis, policy, approvals, tracking and
+     * audit behind the gate ({@link io.countersign.server.gate.CountersignGate}), built when it starts.
+     */
     public static CountersignServer of(CountersignConfig config) {
-        return new CountersignServer(config, new CountersignGate(), new StatementLog());
+        return new CountersignServer(config, null, null);
     }
 
     /** For later issues and tests: the same server with another gate or statement listener. */
@@ -85,6 +88,11 @@ public final class CountersignServer implements AutoCloseable {
                     : ReadinessCheck.Status.notReady("the PostgreSQL listener is not bound"));
             for (BackendConfig b : config.backends()) {
                 admin.addReadinessCheck("backend:" + b.name(), new BackendProbe(b));
+            }
+            if (gate == null) {
+                components = Components.start(config, metrics, admin, "http://" + hostPort(new InetSocketAddress(a.host(), a.port())) + "/console/");
+                gate = components.gate();
+                statements = components.listener();
             }
             InetSocketAddress adminAddress = admin.start();
             log.info("admin HTTP on http://{}/ (healthz, readyz, metrics)", hostPort(adminAddress));
@@ -122,6 +130,11 @@ public final class CountersignServer implements AutoCloseable {
         return admin;
     }
 
+    /** The pipeline's parts (approvals, audit, ...) when this server built them; {@code null} with a test gate. */
+    public Components components() {
+        return components;
+    }
+
     public PrometheusMeterRegistry metrics() {
         return metrics;
     }
@@ -152,6 +165,9 @@ public final class CountersignServer implements AutoCloseable {
         postgresAddress = null;
         if (admin != null) {
             admin.close();
+        }
+        if (components != null) {
+            components.close();
         }
         gcMetrics.close();
         metrics.close();

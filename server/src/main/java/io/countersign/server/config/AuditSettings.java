@@ -1,0 +1,55 @@
+package io.countersign.server.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.countersign.audit.AuditConfig;
+import io.countersign.audit.FailureMode;
+import io.countersign.audit.FsyncPolicy;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The audit trail.
+ *
+ * @param directory   where the journal and the Parquet files go (default: {@code audit} under the data directory)
+ * @param fsync       {@code per-statement} (default: a statement's record is on disk before its result's last message goes out)
+ *                    or {@code bounded} (acknowledged at once, on disk within {@code fsyncBoundMs})
+ * @param fsyncBoundMs the bound for {@code bounded}, in milliseconds (default 5)
+ * @param failureMode {@code fail-closed} (default: refuse new statements while the audit cannot write) or {@code fail-open}
+ * @param enabled     false turns the audit off (default true)
+ */
+public record AuditSettings(
+        String directory,
+        String fsync,
+        @JsonProperty("fsync-bound-ms") Integer fsyncBoundMs,
+        @JsonProperty("failure-mode") String failureMode,
+        Boolean enabled) implements ConfigSection {
+
+    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null);
+
+    public AuditSettings {
+        fsync = fsync == null ? "per-statement" : fsync;
+        fsyncBoundMs = fsyncBoundMs == null ? 5 : fsyncBoundMs;
+        failureMode = failureMode == null ? "fail-closed" : failureMode;
+        enabled = enabled == null || enabled;
+    }
+
+    public AuditConfig toAuditConfig(Path defaultDirectory, String instanceId) {
+        Path dir = directory == null ? defaultDirectory : Path.of(directory);
+        FsyncPolicy policy = fsync.equals("bounded") ? new FsyncPolicy.Bounded(Duration.ofMillis(fsyncBoundMs)) : FsyncPolicy.perStatement();
+        FailureMode mode = failureMode.equals("fail-open") ? FailureMode.FAIL_OPEN : FailureMode.FAIL_CLOSED;
+        return AuditConfig.defaults(dir, instanceId).withFsync(policy).withFailureMode(mode);
+    }
+
+    @Override
+    public void check(String at, CountersignConfig root, Problems problems) {
+        if (!fsync.equals("per-statement") && !fsync.equals("bounded")) {
+            problems.add(Problems.join(at, "fsync"), "'" + fsync + "' is not an fsync policy; expected per-statement or bounded");
+        }
+        if (fsyncBoundMs < 1) {
+            problems.add(Problems.join(at, "fsync-bound-ms"), fsyncBoundMs + " is too small; expected milliseconds, at least 1");
+        }
+        if (!failureMode.equals("fail-closed") && !failureMode.equals("fail-open")) {
+            problems.add(Problems.join(at, "failure-mode"), "'" + failureMode + "' is not a failure mode; expected fail-closed or fail-open");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package io.countersign.server.pipeline;
+
+import io.countersign.analysis.Finding;
+import io.countersign.analysis.StatementAnalysis;
+import io.countersign.approvals.ApprovalService;
+import io.countersign.audit.AuditTrail;
+import io.countersign.audit.CategoryReason;
+import io.countersign.audit.Decision;
+import io.countersign.audit.Protocol;
+import io.countersign.audit.StatementRecord;
+import io.countersign.server.gate.StatementLog;
+import io.countersign.tracking.StatementUsage;
+import io.countersign.wire.spi.StatementCompletion;
+import io.countersign.wire.spi.StatementListener;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One completed statement: its usage is settled, its approval marked executed, a DDL refreshes the
+ * catalog, and its record goes to the audit; the returned stage completes once that record is
+ * durable, and the session holds the statement's final message back until then.
+ */
+public final class AuditingListener implements StatementListener {
+
+    private static final Logger log = LoggerFactory.getLogger(AuditingListener.class);
+    private static final Set<String> DDL_PREFIXES = Set.of("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "RENAME", "GRANT", "REVOKE");
+
+    private final Pipeline pipeline;
+    private final ApprovalService approvals;
+    private final AuditTrail audit;
+    private final StatementLog statementLog;
+
+    public AuditingListener(Pipeline pipeline, ApprovalService approvals, AuditTrail audit, StatementLog statementLog) {
+        this.pipeline = pipeline;
+        this.approvals = approvals;
+        this.audit = audit;
+        this.statementLog = statementLog;
+    }
+
+    @Override
+    public CompletionStage<Void> onCompleted(StatementCompletion c) {
+        if (statementLog != null) {
+            statementLog.onCompleted(c);
+        }
+        StatementContext ctx = c.context() instanceof StatementContext s ? s : null;
+        StatementUsage usage = null;
+        if (ctx != null && ctx.tracked() != null) {
+            try {
+                usage = ctx.tracked().complete(c);
+            } catch (RuntimeException e) {
+                log.warn("usage tracking failed for a statement of {}: {}", c.request().session().agent(), e.toString());
+            }
+        }
+        if (ctx != null && ctx.requestId() != null && c.error() == null && ctx.decision().kind() == Decision.Kind.APPROVED
+                && ctx.requestId().startsWith("apr")) {
+            approvals.markExecutedAsync(ctx.requestId());
+        }
+        if (ctx != null && ctx.analysis() != null && c.error() == null && changesCatalog(ctx.analysis().statements())) {
+            BackendAnalysis b = pipeline.backend(c.request().session().database());
+            if (b != null) {
+                b.catalogs().markStale();
+            }
+        }
+        if (audit == null) {
+            return null;
+        }
+        StatementRecord record = record(c, ctx, usage);
+        return audit.append(record).exceptionally(ex -> {
+            // fail-closed: the gate now refuses new statements; this one already ran and its result goes out
+            log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
+            return null;
+        });
+    }
+
+    private static boolean changesCatalog(List<StatementAnalysis> statements) {
+        for (StatementAnalysis a : statements) {
+            String kind = a.kind() == null ? "" : a.kind().toUpperCase(Locale.ROOT);
+            for (String p : DDL_PREFIXES) {
+                if (kind.startsWith(p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static StatementRecord record(StatementCompletion c, StatementContext ctx, StatementUsage usage) {
+        var session = c.request().session();
+        List<String> kinds = new ArrayList<>();
+        List<CategoryReason> categories = new ArrayList<>();
+        Set<String> tablesRead = new LinkedHashSet<>(), tablesWritten = new LinkedHashSet<>();
+        Set<String> columnsRead = new LinkedHashSet<>(), columnsWritten = new LinkedHashSet<>();
+        String fingerprint = null;
+        String settledBy = null;
+        if (ctx != null && ctx.analysis() != null) {
+            List<String> fps = new ArrayList<>();
+            List<String> layers = new ArrayList<>();
+            for (StatementAnalysis a : ctx.analysis().statements()) {
+                kinds.add(a.kind());
+                fps.add(a.fingerprint());
+                layers.add(a.settledBy().name());
+                for (Finding f : a.findings()) {
+                    categories.add(new CategoryReason(f.category().name(), f.reason()));
+                }
+                tablesRead.addAll(a.tablesRead());
+                tablesWritten.addAll(a.tablesWritten());
+                columnsRead.addAll(a.columnsRead());
+                columnsWritten.addAll(a.columnsWritten());
+            }
+            fingerprint = String.join("; ", fps);
+            settledBy = String.join(",", layers);
+        }
+        List<String> params = new ArrayList<>();
+        c.request().parameters().forEach(p -> params.add(p.value() == null ? null : p.text()));
+        Decision decision = ctx != null ? ctx.decision() : c.error() != null && "57014".equals(c.error().sqlState())
+                ? Decision.withdrawn(null, c.error().message()) : null;
+        return StatementRecord.builder()
+                .started(c.started())
+                .ended(c.ended())
+                .agent(session.agent())
+                .owner(ctx == null ? null : ctx.agent().owner())
+                .sessionId(session.sessionId())
+                .clientAddress(session.client() == null ? null : session.client().toString())
+                .protocol(session.protocol() == io.countersign.wire.spi.Protocol.MYSQL ? Protocol.MYSQL : Protocol.PG)
+                .database(session.database())
+                .sql(c.request().sql())
+                .fingerprint(fingerprint)
+                .parameters(params)
+                .statementKinds(kinds)
+                .categories(categories)
+                .tablesRead(List.copyOf(tablesRead))
+                .tablesWritten(List.copyOf(tablesWritten))
+                .columnsRead(List.copyOf(columnsRead))
+                .columnsWritten(List.copyOf(columnsWritten))
+                .decision(decision)
+                .rowsReturned(c.rowsReturned())
+                .rowsAffected(c.rowsAffected() < 0 ? null : c.rowsAffected())
+                .bytesSent(c.bytesSent())
+                .errorCode(c.error() == null ? null : c.error().sqlState())
+                .errorMessage(c.error() == null ? null : c.error().message())
+                .duration(c.started() != null && c.ended() != null ? Duration.between(c.started(), c.ended()) : null)
+                .resultColumns(usage == null ? List.of() : usage.resultColumns())
+                .rowKeys(usage == null ? List.of() : usage.rowKeys())
+                .rowKeysCapped(usage != null && usage.keysCapped())
+                .settledBy(settledBy)
+                .build();
+    }
+}

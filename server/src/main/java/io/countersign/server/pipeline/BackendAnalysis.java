@@ -1,0 +1,112 @@
+package io.countersign.server.pipeline;
+
+import io.countersign.analysis.Dialect;
+import io.countersign.analysis.SqlAnalyzer;
+import io.countersign.analysis.catalog.Catalog;
+import io.countersign.analysis.catalog.CatalogCache;
+import io.countersign.analysis.catalog.CatalogLoader;
+import io.countersign.server.config.BackendConfig;
+import io.countersign.tracking.ColumnRef;
+import io.countersign.tracking.ColumnResolver;
+import io.countersign.tracking.TrackingSettings;
+import io.countersign.tracking.UsageCounters;
+import io.countersign.tracking.UsageTracker;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * What Countersign knows about one backend: its catalog (read over Countersign's own side
+ * connection, never an agent's), and the usage tracker whose column resolution follows that catalog.
+ */
+public final class BackendAnalysis implements AutoCloseable {
+
+    private final BackendConfig backend;
+    private final Dialect dialect;
+    private final CatalogCache catalogs;
+    private final UsageTracker tracker;
+
+    BackendAnalysis(BackendConfig backend, Dialect dialect, Executor io, ScheduledExecutorService scheduler,
+                    Duration refresh, TrackingSettings tracking, UsageCounters counters) {
+        this.backend = backend;
+        this.dialect = dialect;
+        this.catalogs = new CatalogCache(CatalogLoader.of(dialect, this::sideConnection), io, scheduler, refresh);
+        this.tracker = new UsageTracker(new FollowingResolver(), tracking, counters);
+    }
+
+    public String name() {
+        return backend.name();
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    public CatalogCache catalogs() {
+        return catalogs;
+    }
+
+    public UsageTracker tracker() {
+        return tracker;
+    }
+
+    /** A fresh JDBC connection to the backend with Countersign's own credentials (blocking: never on an event loop). */
+    public Connection sideConnection() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", backend.user());
+        if (backend.password() != null) {
+            p.setProperty("password", backend.password());
+        }
+        p.setProperty("ApplicationName", "countersign-analysis");
+        p.setProperty("connectTimeout", "5");
+        p.setProperty("sslmode", switch (backend.tls()) {
+            case DISABLE -> "disable";
+            case PREFER -> "prefer";
+            case REQUIRE -> "require";
+            case VERIFY_FULL -> "verify-full";
+        });
+        String url = "jdbc:postgresql://" + backend.host() + ":" + backend.port() + "/" + backend.database();
+        return DriverManager.getConnection(url, p);
+    }
+
+    @Override
+    public void close() {
+        catalogs.close();
+    }
+
+    /** Resolves wire column ids through whichever catalog snapshot is current. */
+    private final class FollowingResolver implements ColumnResolver {
+
+        @Override
+        public Optional<CatalogColumn> column(int tableOid, int attnum) {
+            Catalog c = catalogs.current();
+            if (c == null || tableOid == 0) {
+                return Optional.empty();
+            }
+            long oid = tableOid & 0xffffffffL;
+            var table = c.tableByOid(oid);
+            var col = c.columnAt(oid, attnum);
+            if (table == null || col == null) {
+                return Optional.empty();
+            }
+            return Optional.of(new CatalogColumn(new ColumnRef(table.schema(), table.name(), col.name()), 0));
+        }
+
+        @Override
+        public List<String> primaryKey(String qualifiedTable) {
+            Catalog c = catalogs.current();
+            int dot = qualifiedTable.indexOf('.');
+            if (c == null || dot < 0) {
+                return List.of();
+            }
+            var table = c.table(qualifiedTable.substring(0, dot), qualifiedTable.substring(dot + 1));
+            return table == null ? List.of() : table.primaryKey();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package io.countersign.server.runtime;
+
+import io.countersign.approvals.ApprovalService;
+import io.countersign.approvals.ReviewerDirectory;
+import io.countersign.approvals.policy.PolicyEngine;
+import io.countersign.approvals.policy.PolicyHolder;
+import io.countersign.approvals.rest.ApprovalsApi;
+import io.countersign.approvals.rest.ConsoleHandler;
+import io.countersign.approvals.store.ApprovalStore;
+import io.countersign.approvals.store.H2ApprovalStore;
+import io.countersign.approvals.store.PgApprovalStore;
+import io.countersign.audit.AdminRecord;
+import io.countersign.audit.AuditTrail;
+import io.countersign.server.admin.AdminHttpServer;
+import io.countersign.server.admin.ReadinessCheck;
+import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.gate.CountersignGate;
+import io.countersign.server.gate.StatementLog;
+import io.countersign.server.pipeline.ApprovalAudit;
+import io.countersign.server.pipeline.AuditingListener;
+import io.countersign.server.pipeline.Pipeline;
+import io.countersign.wire.spi.StatementGate;
+import io.countersign.wire.spi.StatementListener;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Properties;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything behind the gate, built from the config in dependency order and closed in reverse:
+ * the audit trail first (nothing may run unaudited), then the approvals store and service, the
+ * policy, the analysis pipeline, and finally the gate and the statement listener that use them.
+ */
+public final class Components implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Components.class);
+
+    private final AuditTrail audit;
+    private final ApprovalService approvals;
+    private final PolicyHolder policyHolder;
+    private final Pipeline pipeline;
+    private final CountersignGate gate;
+    private final AuditingListener listener;
+    private final String consoleUrl;
+
+    private Components(AuditTrail audit, ApprovalService approvals, PolicyHolder policyHolder, Pipeline pipeline,
+                       CountersignGate gate, AuditingListener listener, String consoleUrl) {
+        this.audit = audit;
+        this.approvals = approvals;
+        this.policyHolder = policyHolder;
+        this.pipeline = pipeline;
+        this.gate = gate;
+        this.listener = listener;
+        this.consoleUrl = consoleUrl;
+    }
+
+    static Components start(CountersignConfig config, MeterRegistry metrics, AdminHttpServer admin, String defaultConsoleUrl) throws IOException {
+        Path data = config.dataPath();
+        Files.createDirectories(data);
+        String instance = instanceName(config);
+        AuditTrail audit = null;
+        ApprovalService approvals = null;
+        PolicyHolder holder = null;
+        Pipeline pipeline = null;
+        try {
+            if (config.audit().enabled()) {
+                audit = AuditTrail.open(config.audit().toAuditConfig(data.resolve("audit"), instance));
+                AuditTrail a = audit;
+                admin.addReadinessCheck("audit", () -> a.health().ok()
+                        ? ReadinessCheck.Status.ready("writing to " + a.config().directory())
+                        : ReadinessCheck.Status.notReady("audit storage failing: " + a.health()));
+                audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.START, instance, "countersign started"));
+            }
+            ReviewerDirectory reviewers = config.approvals().reviewerDirectory(config, "approvals.reviewers");
+            ApprovalStore store = openStore(config, data, instance);
+            var ticketAgents = new HashSet<>(config.approvals().ticketAgents());
+            approvals = new ApprovalService(store, reviewers,
+                    ApprovalService.Options.defaults().withReplica(instance).withTicketMode(ticketAgents::contains));
+            if (audit != null) {
+                approvals.addListener(new ApprovalAudit(audit));
+            }
+            Supplier<PolicyEngine> policy;
+            if (config.policy().file() != null) {
+                holder = PolicyHolder.watch(Path.of(config.policy().file()), Duration.ofSeconds(config.policy().reloadSeconds()));
+                PolicyHolder h = holder;
+                AuditTrail a = audit;
+                holder.addListener(event -> {
+                    log.info("policy: {}", event);
+                    if (a != null) {
+                        a.append(new AdminRecord(Instant.now(), AdminRecord.Event.POLICY_RELOAD, "policy file", event.toString(), h.current().sha256(), java.util.List.of()));
+                    }
+                });
+                policy = h::current;
+            } else {
+                PolicyEngine engine = PolicyEngine.defaultPolicy();
+                policy = () -> engine;
+            }
+            log.info("policy: {} (sha256 {})", policy.get().source(), policy.get().sha256());
+            String consoleUrl = config.approvals().consoleUrl() != null ? config.approvals().consoleUrl() : defaultConsoleUrl;
+            pipeline = new Pipeline(config, metrics);
+            CountersignGate gate = new CountersignGate(config, pipeline, policy, approvals, audit, consoleUrl);
+            AuditingListener listener = new AuditingListener(pipeline, approvals, audit, new StatementLog());
+            admin.mount("/api/", new ApprovalsApi(approvals));
+            admin.mount("/console", new ConsoleHandler());
+            return new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
+        } catch (IOException | RuntimeException | Error e) {
+            closeQuietly(pipeline, holder, approvals, audit);
+            throw e;
+        }
+    }
+
+    private static ApprovalStore openStore(CountersignConfig config, Path data, String instance) {
+        String store = config.approvals().store();
+        if (store != null && store.startsWith("jdbc:postgresql:")) {
+            return PgApprovalStore.open(store, new Properties(), instance);
+        }
+        Path file = store != null ? Path.of(store.substring("h2:".length())) : data.resolve("approvals");
+        return H2ApprovalStore.open(file);
+    }
+
+    private static String instanceName(CountersignConfig config) {
+        if (config.approvals().replica() != null) {
+            return config.approvals().replica();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "countersign";
+        }
+    }
+
+    public StatementGate gate() {
+        return gate;
+    }
+
+    public StatementListener listener() {
+        return listener;
+    }
+
+    public ApprovalService approvals() {
+        return approvals;
+    }
+
+    public AuditTrail audit() {
+        return audit;
+    }
+
+    public Pipeline pipeline() {
+        return pipeline;
+    }
+
+    public String consoleUrl() {
+        return consoleUrl;
+    }
+
+    @Override
+    public void close() {
+        if (audit != null) {
+            try {
+                audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.STOP, "countersign", "countersign stopping")).get();
+            } catch (Exception e) {
+                log.warn("audit: could not record the stop: {}", e.toString());
+            }
+        }
+        closeQuietly(pipeline, policyHolder, approvals, audit);
+    }
+
+    private static void closeQuietly(AutoCloseable... parts) {
+        for (AutoCloseable c : parts) {
+            if (c == null) {
+                continue;
+            }
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+}
