@@ -218,6 +218,11 @@ final class BackendHandler extends PgFramer {
     }
 
     @Override
+    protected void onBytes(int n) {
+        session.backendBytes(n);
+    }
+
+    @Override
     protected void onBatchEnd(ChannelHandlerContext ctx) {
         if (phase == Phase.RELAY) {
             session.backendBatchEnd();

@@ -89,6 +89,9 @@ final class RelaySession {
     private boolean closed;
     private Hold hold;
     private final ArrayDeque<ByteBuf> waiting = new ArrayDeque<>();
+    /** Bytes queued in {@link #waiting}; past a limit the client is not read until the hold ends. */
+    private long waitingBytes;
+    private static final long WAITING_LIMIT = 1 << 20;
     private boolean skipUntilSync;
     private char txStatus = 'I';
 
@@ -193,6 +196,10 @@ final class RelaySession {
         }
         if (hold != null || !backendReady || !waiting.isEmpty()) {
             waiting.add(buf.retainedSlice(index, size));
+            waitingBytes += size;
+            if (waitingBytes >= WAITING_LIMIT) {
+                updateClientAutoRead();
+            }
             return;
         }
         dispatchClient(buf, index, size);
@@ -289,10 +296,17 @@ final class RelaySession {
                 expect.add(Expect.CLOSE);
                 toBackend.add(buf, idx, size);
             }
-            case 'S', 'F' -> {
-                // Sync and FunctionCall both end in ReadyForQuery.
+            case 'S' -> {
                 expect.add(Expect.SYNC);
                 toBackend.add(buf, idx, size);
+            }
+            case 'F' -> {
+                // Fast-path function call: it runs a function like a statement, so the gate sees it
+                // (the text names the function by OID; an analyser cannot clear it, so it fails closed).
+                int oid = buf.getInt(body);
+                Stmt st = new Stmt(request("-- fast-path FunctionCall of function OID " + oid + " (SELECT " + oid
+                        + "::regprocedure to name it)", List.of(), false), null);
+                decide(st, buf, idx, size);
             }
             case 'H', 'd', 'c', 'f', 'X' -> toBackend.add(buf, idx, size);
             default -> protocolViolation("unknown frontend message type " + describeType(type)
@@ -393,6 +407,7 @@ final class RelaySession {
     private void drainWaiting() {
         while (hold == null && !closed && !waiting.isEmpty()) {
             ByteBuf m = waiting.poll();
+            waitingBytes -= m.readableBytes();
             try {
                 dispatchClient(m, m.readerIndex(), m.readableBytes());
                 if (toBackend != null) {
@@ -410,7 +425,10 @@ final class RelaySession {
     }
 
     void updateClientAutoRead() {
-        boolean read = !closed && backendReady && hold == null && backend != null && backend.isWritable();
+        // While a statement is held the client is still read (so a disconnect is noticed at once),
+        // its messages queue in order, up to a limit.
+        boolean read = !closed && backendReady && backend != null && backend.isWritable()
+                && (hold == null ? waiting.isEmpty() : waitingBytes < WAITING_LIMIT);
         if (client.config().isAutoRead() != read) {
             client.config().setAutoRead(read);
         }
@@ -579,6 +597,10 @@ final class RelaySession {
         if (!discardUntilReady) {
             toClient.add(buf, idx, size);
         }
+    }
+
+    void backendBytes(int n) {
+        metrics.bytesOut.increment(n);
     }
 
     void backendBatchEnd() {

@@ -183,4 +183,37 @@ class JdbcRelayTest {
         assertThat(select.request().session().agent()).isEqualTo(Proxy.AGENT);
         assertThat(proxy.counter("countersign_statements_total")).isGreaterThanOrEqualTo(3);
     }
+
+    @Test
+    void listenNotifyIsRelayed() throws Exception {
+        try (Connection c = proxy.connect(); Statement s = c.createStatement()) {
+            s.execute("LISTEN cs_channel");
+            try (Connection direct = db.connect()) {
+                direct.createStatement().execute("NOTIFY cs_channel, 'payload-1'");
+            }
+            org.postgresql.PGNotification[] got = c.unwrap(PGConnection.class).getNotifications(5000);
+            assertThat(got).hasSize(1);
+            assertThat(got[0].getName()).isEqualTo("cs_channel");
+            assertThat(got[0].getParameter()).isEqualTo("payload-1");
+        }
+    }
+
+    @Test
+    void metricsCountConnectionsBytesAndLatency() throws Exception {
+        double connections = proxy.counter("countersign_connections_total");
+        double in = proxy.counter("countersign_bytes_in_total");
+        double out = proxy.counter("countersign_bytes_out_total");
+        try (Connection c = proxy.connect(); Statement s = c.createStatement()) {
+            assertThat(proxy.metrics.find("countersign_connections_active").gauge().value()).isGreaterThanOrEqualTo(1);
+            try (ResultSet rs = s.executeQuery("SELECT repeat('m', 10000)")) {
+                rs.next();
+            }
+        }
+        assertThat(proxy.counter("countersign_connections_total")).isEqualTo(connections + 1);
+        assertThat(proxy.counter("countersign_bytes_in_total")).isGreaterThan(in + 20);
+        assertThat(proxy.counter("countersign_bytes_out_total")).isGreaterThan(out + 10000);
+        var timer = proxy.metrics.find("countersign_statement_latency").timer();
+        assertThat(timer).isNotNull();
+        assertThat(timer.count()).isPositive();
+    }
 }
