@@ -201,6 +201,8 @@ class DemoTest {
                 .contains("jvm_memory_used_bytes")
                 .contains("jvm_threads_live_threads")
                 .containsPattern("countersign_connections_total\\{[^}]*\\} [1-9]")
+                .containsPattern("countersign_statements_total\\{[^}]*\\} [1-9]")
+                .containsPattern("countersign_bytes_out_total\\{[^}]*\\} [1-9]")
                 .contains("countersign_statement_latency_seconds");
     }
 
