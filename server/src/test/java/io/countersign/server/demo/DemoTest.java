@@ -241,8 +241,10 @@ class DemoTest {
         }
         second.close();
         assertThat(Files.exists(dir)).isFalse();
-        for (int port : new int[] {pgPort, adminPort, backendPort}) {
+        for (int port : new int[] {pgPort, adminPort}) {
             assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).as("port %d closed", port).isInstanceOf(IOException.class);
         }
+        // pg_ctl may return before the postmaster has let go of its socket on a loaded machine
+        assertThat(io.countersign.server.Ports.closedWithin(backendPort, 15)).as("embedded PostgreSQL stopped").isTrue();
     }
 }
