@@ -137,4 +137,57 @@ class AuditTrailRoundTripTest {
         }
         assertThat(total).isEqualTo(100);
     }
+
+    @Test
+    void parquetFilesAppearWithinTheRollIntervalWhileTheTrailIsOpenAndTheJournalIsTrimmed() throws Exception {
+        AuditConfig config = config().withParquetRoll(1 << 20, java.time.Duration.ofMillis(150)).withJournalSegmentBytes(4096);
+        try (AuditTrail trail = AuditTrail.open(config)) {
+            appendAll(trail, SampleRecords.mixed(40, Instant.parse("2026-04-04T10:00:00Z")));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long seen = 0;
+            while (System.nanoTime() < deadline) {
+                seen = Manifest.read(dir.resolve("_manifest")).entries().stream().mapToLong(ManifestEntry::records).sum();
+                if (seen == 40) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertThat(seen).as("records committed to Parquet while open").isEqualTo(40);
+            long statements = DuckDb.read(dir, RecordType.STATEMENT).size();
+            assertThat(statements).isEqualTo(SampleRecords.mixed(40, Instant.EPOCH).stream().filter(r -> r instanceof StatementRecord).count());
+            // 40 records of ~700 bytes span several 4 KiB segments; only the one being written remains
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (Journal.listSegments(dir.resolve("journal")).size() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(Journal.listSegments(dir.resolve("journal"))).hasSize(1);
+        }
+    }
+
+    @Test
+    void damageInsideTheJournalIsNotMistakenForATornTail() throws Exception {
+        AuditConfig config = config().withJournalSegmentBytes(4096).withParquetRoll(1 << 20, java.time.Duration.ofHours(1));
+        // copy the segments aside while the trail is open (closing trims them)
+        try (AuditTrail trail = AuditTrail.open(config)) {
+            for (AuditRecord r : SampleRecords.mixed(30, Instant.parse("2026-04-05T10:00:00Z"))) {
+                trail.append(r).get(10, TimeUnit.SECONDS); // one batch each, so the 4 KiB segments roll
+            }
+            Files.createDirectories(dir.resolveSibling(dir.getFileName() + "-copy"));
+            for (Journal.Segment s : Journal.listSegments(dir.resolve("journal"))) {
+                Files.copy(s.path(), dir.resolveSibling(dir.getFileName() + "-copy").resolve(s.path().getFileName()));
+            }
+        }
+        Path copy = dir.resolveSibling(dir.getFileName() + "-copy");
+        List<Journal.Segment> segs = Journal.listSegments(copy);
+        assertThat(segs).hasSizeGreaterThan(1);
+        Path first = segs.get(0).path();
+        byte[] bytes = Files.readAllBytes(first);
+        bytes[Journal.HEADER_BYTES + 40] ^= 0x10;
+        Files.write(first, bytes);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Journal.scan(copy, 1, Hashes.genesis("test-node-1"), true))
+                .isInstanceOf(AuditStorageException.class)
+                .hasMessageContaining(first.getFileName().toString())
+                .hasMessageContaining("not the last segment");
+        assertThat(Files.readAllBytes(first)).as("nothing repaired away").isEqualTo(bytes);
+    }
 }
