@@ -115,6 +115,12 @@ public final class AuditTrail implements AutoCloseable {
             journal.rollIfFull(nextSeq, lastHash);
             journal.trimThrough(sink.watermark());
             sink.rewindTo(durableSeq);
+            ManifestEntry committed = manifest.newest();
+            if (committed != null) {
+                // a crash can fall between a rename and the head update; and a signing key may be new
+                ChainHead.create(config.instanceId(), committed.lastSeq(), committed.lastHash(), config.signingKey())
+                        .write(config.manifestDir());
+            }
             recovery = new Recovery(scan.records().size(), written, nextSeq, List.copyOf(notes));
         } catch (IOException | RuntimeException e) {
             lock.release();
