@@ -52,6 +52,10 @@ public final class AuditTrail implements AutoCloseable {
     private final LinkedTransferQueue<Pending> queue = new LinkedTransferQueue<>();
     private final LinkedTransferQueue<ChainedRecord> toParquet = new LinkedTransferQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong fsyncs = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<AuditHealth>> listeners = new CopyOnWriteArrayList<>();
     private final Thread journalThread;
     private final Thread parquetThread;
@@ -164,13 +168,16 @@ public final class AuditTrail implements AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("audit record must not be null"));
         }
         if (closed) {
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException("the audit trail in " + config.directory() + " is closed"));
         }
         if (config.failureMode() == FailureMode.FAIL_CLOSED && !health.ok()) {
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException(refusal()));
         }
         if (pending.incrementAndGet() > config.maxPendingRecords()) {
             pending.decrementAndGet();
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException("the audit backlog is full ("
                     + config.maxPendingRecords() + " records waiting for " + config.directory() + "); "
                     + (health.ok() ? "the disk is too slow for the load" : "storage is failing: " + reason())));
@@ -192,6 +199,17 @@ public final class AuditTrail implements AutoCloseable {
     /** Called on every change between ok and failing (and when the failing reason changes), from an audit thread. */
     public void addHealthListener(Consumer<AuditHealth> listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
+     * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, and the
+     * newest seq that is durable in the journal.
+     */
+    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq) {}
+
+    public Stats stats() {
+        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq);
     }
 
     /** Records whose future has not completed yet. */
@@ -323,7 +341,8 @@ public final class AuditTrail implements AutoCloseable {
         return TimeUnit.SECONDS.toNanos(1);
     }
 
-    private void writeBatch(List<Pending> batch) {
+    private void writeBatch(List<Pending> original) {
+        List<Pending> batch = original;
         long seq0 = nextSeq;
         byte[] hash0 = lastHash;
         long startPos = -1;
@@ -334,17 +353,36 @@ public final class AuditTrail implements AutoCloseable {
                 journal.rollIfFull(nextSeq, lastHash);
             }
             startPos = journal.position();
+            List<Pending> accepted = new ArrayList<>(batch.size());
             for (Pending p : batch) {
-                byte[] canonical = RecordCodec.encode(nextSeq, lastHash, p.record());
+                byte[] canonical;
+                try {
+                    canonical = RecordCodec.encode(nextSeq, lastHash, p.record());
+                } catch (RuntimeException e) {
+                    rejectRecord(p, "audit record could not be encoded: " + e.getMessage());
+                    continue;
+                }
+                if (canonical.length > Journal.MAX_FRAME) {
+                    // one oversized record is the caller's problem, not a storage failure
+                    rejectRecord(p, "audit record is " + canonical.length + " bytes, over the " + Journal.MAX_FRAME
+                            + " byte limit (a very large SQL text or parameter list); shorten it before auditing");
+                    continue;
+                }
                 byte[] hash = Hashes.sha256(canonical);
                 journal.write(canonical);
                 chained.add(new ChainedRecord(nextSeq, lastHash, hash, p.record()));
+                accepted.add(p);
                 nextSeq++;
                 lastHash = hash;
+            }
+            batch = accepted;
+            if (batch.isEmpty()) {
+                return;
             }
             journal.flushFrames();
             if (config.fsync() instanceof FsyncPolicy.PerStatement) {
                 journal.force();
+                fsyncs.incrementAndGet();
                 published(chained);
                 for (Pending p : batch) {
                     complete(p);
@@ -372,7 +410,10 @@ public final class AuditTrail implements AutoCloseable {
                 }
             }
             updateHealth();
-            for (Pending p : batch) {
+            for (Pending p : original) {
+                if (p.future().isDone()) {
+                    continue; // rejected as invalid above
+                }
                 if (config.failureMode() == FailureMode.FAIL_OPEN) {
                     retry.add(p);
                 } else {
@@ -399,6 +440,7 @@ public final class AuditTrail implements AutoCloseable {
             return;
         }
         journal.force();
+        fsyncs.incrementAndGet();
         published(new ArrayList<>(unsynced));
         unsynced.clear();
     }
@@ -465,13 +507,21 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    private void rejectRecord(Pending p, String why) {
+        pending.decrementAndGet();
+        rejected.incrementAndGet();
+        p.future().completeExceptionally(new IllegalArgumentException(why));
+    }
+
     private void complete(Pending p) {
         pending.decrementAndGet();
+        written.incrementAndGet();
         p.future().complete(null);
     }
 
     private void fail(Pending p, String why) {
         pending.decrementAndGet();
+        refused.incrementAndGet();
         p.future().completeExceptionally(new AuditUnavailableException(why));
     }
 

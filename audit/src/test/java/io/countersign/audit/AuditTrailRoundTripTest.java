@@ -190,4 +190,30 @@ class AuditTrailRoundTripTest {
                 .hasMessageContaining("not the last segment");
         assertThat(Files.readAllBytes(first)).as("nothing repaired away").isEqualTo(bytes);
     }
+
+    @Test
+    void anOversizedRecordIsRejectedAloneAndTheTrailStaysHealthy() throws Exception {
+        try (AuditTrail trail = AuditTrail.open(config())) {
+            StatementRecord huge = StatementRecord.builder(SampleRecords.statement(1, Instant.parse("2026-04-06T10:00:00Z")))
+                    .sql("SELECT '" + "x".repeat(Journal.MAX_FRAME) + "'").build();
+            CompletableFuture<Void> before = trail.append(SampleRecords.statement(2, Instant.parse("2026-04-06T10:00:01Z")));
+            CompletableFuture<Void> tooBig = trail.append(huge);
+            CompletableFuture<Void> after = trail.append(SampleRecords.statement(3, Instant.parse("2026-04-06T10:00:02Z")));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> tooBig.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("byte limit");
+            before.get(10, TimeUnit.SECONDS);
+            after.get(10, TimeUnit.SECONDS);
+            assertThat(trail.health().ok()).isTrue();
+            AuditTrail.Stats stats = trail.stats();
+            assertThat(stats.acknowledged()).isEqualTo(2);
+            assertThat(stats.rejected()).isEqualTo(1);
+            assertThat(stats.refused()).isZero();
+            assertThat(stats.fsyncs()).isBetween(1L, 2L);
+            assertThat(stats.durableSeq()).isEqualTo(2);
+            assertThat(stats.pending()).isZero();
+        }
+        assertThat(DuckDb.read(dir, RecordType.STATEMENT)).extracting(r -> ((StatementRecord) r.record()).sessionId())
+                .containsExactly("s-2", "s-3");
+    }
 }
