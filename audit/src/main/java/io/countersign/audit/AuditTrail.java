@@ -228,7 +228,7 @@ public final class AuditTrail implements AutoCloseable {
                 + " (audit failure mode fail-closed). Free space or fix permissions under " + config.directory();
     }
 
-    private void updateHealth() {
+    private synchronized void updateHealth() {
         AuditHealth next;
         if (journalFailure == null && parquetFailure == null) {
             next = new AuditHealth.Ok();
@@ -534,6 +534,12 @@ public final class AuditTrail implements AutoCloseable {
                 if (parquetFailure != null) {
                     if (draining) {
                         break;
+                    }
+                    // The journal holds everything queued here; resync re-reads it, so keeping it would only grow the heap.
+                    for (ChainedRecord queued; (queued = toParquet.poll()) != null; ) {
+                        if (queued == STOP_RECORD) {
+                            draining = true;
+                        }
                     }
                     boolean journalDone = closed && !journalThread.isAlive();
                     if (!journalDone) {

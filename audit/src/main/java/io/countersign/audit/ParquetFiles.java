@@ -44,6 +44,7 @@ final class ParquetFiles {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // still abstract in parquet 1.15; the ParquetConfiguration overload below is the one used
         protected WriteSupport<ChainedRecord> getWriteSupport(Configuration conf) {
             return new RecordWriteSupport(type, instanceId);
         }

@@ -118,6 +118,7 @@ class AuditTrailRoundTripTest {
     @Test
     void aSecondTrailOnTheSameDirectoryIsRefusedWithAClearError() throws Exception {
         try (AuditTrail trail = AuditTrail.open(config())) {
+            assertThat(trail.acceptingStatements()).isTrue();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuditTrail.open(config()))
                     .isInstanceOf(AuditStorageException.class)
                     .hasMessageContaining("in use by another");
