@@ -61,6 +61,7 @@ public final class AuditTrail implements AutoCloseable {
     private final Thread parquetThread;
 
     private volatile boolean closed;
+    private volatile boolean journalExited;
     private volatile String journalFailure;
     private volatile String parquetFailure;
     private volatile Instant failingSince;
@@ -184,6 +185,9 @@ public final class AuditTrail implements AutoCloseable {
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
         queue.offer(new Pending(record, f));
+        if (journalExited) {
+            failQueued("the audit trail in " + config.directory() + " is closed");
+        }
         return f;
     }
 
@@ -284,13 +288,11 @@ public final class AuditTrail implements AutoCloseable {
                     syncIfDue(stopping);
                     continue;
                 }
-                if (batch.isEmpty()) {
-                    Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
-                    if (first == STOP) {
-                        stopping = true;
-                    } else if (first != null) {
-                        batch.add(first);
-                    }
+                Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
+                if (first == STOP) {
+                    stopping = true;
+                } else if (first != null) {
+                    batch.add(first);
                 }
                 int room = MAX_BATCH - batch.size();
                 if (room > 0) {
@@ -320,6 +322,7 @@ public final class AuditTrail implements AutoCloseable {
                 updateHealth();
             }
         }
+        journalExited = true; // before the final drain: an append racing with close() sees one or the other
         String why = "the audit trail in " + config.directory() + " closed before this record was written";
         failQueued(why);
         for (Pending p : retry) {

@@ -217,4 +217,42 @@ class AuditTrailRoundTripTest {
         assertThat(DuckDb.read(dir, RecordType.STATEMENT)).extracting(r -> ((StatementRecord) r.record()).sessionId())
                 .containsExactly("s-2", "s-3");
     }
+
+    @Test
+    void appendsRacingWithCloseAllCompleteOneWayOrTheOther() throws Exception {
+        AuditTrail trail = AuditTrail.open(config().withFsync(FsyncPolicy.bounded(java.time.Duration.ofMillis(2))));
+        List<CompletableFuture<Void>> futures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int base = t * 1_000_000;
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    CompletableFuture<Void> f = trail.append(SampleRecords.statement(base + i, Instant.parse("2026-04-07T10:00:00Z")));
+                    futures.add(f);
+                    if (i % 50 == 0) {
+                        f.exceptionally(e -> null).join(); // keep the backlog realistic
+                    }
+                }
+            }));
+        }
+        Thread.sleep(300);
+        trail.close();
+        Thread.sleep(50);
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join();
+        }
+        long ok = 0;
+        for (CompletableFuture<Void> f : futures) {
+            try {
+                f.get(10, TimeUnit.SECONDS);
+                ok++;
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(AuditUnavailableException.class).hasMessageContaining("closed");
+            }
+        }
+        assertThat(ok).isPositive();
+        assertThat(DuckDb.read(dir, RecordType.STATEMENT)).hasSize((int) ok);
+    }
 }
