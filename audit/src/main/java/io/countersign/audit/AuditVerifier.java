@@ -97,6 +97,10 @@ public final class AuditVerifier {
                     }
                     continue;
                 }
+                if (Files.exists(dir.resolve(e.file() + ParquetSink.TEMP_SUFFIX))) {
+                    notes.add(e.file() + " is being committed right now (listed, rename pending); verify again to check it");
+                    continue;
+                }
                 AdminRecord.DeletedFile d = retained.get(e.file());
                 if (d != null && d.sha256().equals(e.sha256()) && d.firstSeq() == e.firstSeq() && d.lastSeq() == e.lastSeq()) {
                     retentionRecords += e.records();
