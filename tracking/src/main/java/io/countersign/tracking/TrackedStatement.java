@@ -101,6 +101,7 @@ public final class TrackedStatement implements ResultObserver {
             } else if (c.table() != null && !c.table().isEmpty() && c.column() != null && !c.column().isEmpty()) {
                 String schema = c.schema() == null || c.schema().isEmpty() ? database : c.schema();
                 refs[i] = new ColumnRef(schema, c.table(), c.column());
+                types[i] = resolver.typeOf(refs[i].qualifiedTable(), c.column());
             }
             if (refs[i] != null) {
                 resultColumns.add(refs[i].toString());
