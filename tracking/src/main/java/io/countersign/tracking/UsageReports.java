@@ -96,7 +96,7 @@ public final class UsageReports {
     /** As {@link #sensitive(TimeRange)}, for an explicit set of {@code schema.table.column} names. */
     public ReportTable sensitive(TimeRange range, Set<String> columns) {
         String match = columns == null
-                ? "len(list_filter(categories, c -> lower(c.category) = 'sensitive_read' AND contains(c.reason, col))) > 0"
+                ? "len(list_filter(categories, c -> lower(c.category) = 'sensitive_read' AND contains(' ' || c.reason || ' ', ' ' || col || ' '))) > 0"
                 : "col IN (" + literals(columns) + ")";
         String sql = """
                 WITH s AS (
