@@ -135,6 +135,45 @@ class PgApprovalStoreTest {
     }
 
     @Test
+    void twoHundredHeldOnOneReplicaAreAllReleasedByDecisionsOnTheOther() throws Exception {
+        PgApprovalStore storeA = store("many-a", true);
+        ApprovalService a = service(storeA, "many-a", Duration.ofMinutes(1));
+        ApprovalService b = service(store("many-b", true), "many-b", Duration.ofMinutes(1));
+        assertThat(storeA.awaitListening(Duration.ofSeconds(10))).isTrue();
+        List<HeldRequest> held = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            held.add(a.holdNonBlocking(facts("manybot"), hold(Duration.ofMinutes(5)), "SELECT email FROM customers WHERE id = $1",
+                    List.of(String.valueOf(i)), "10.0.0.1:" + i));
+        }
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (b.requests(RequestState.PENDING, "manybot", 1000).size() < 200 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<ApprovalRequest>> decisions = new ArrayList<>();
+            for (int i = 0; i < held.size(); i++) {
+                String id = held.get(i).request().id();
+                boolean approve = i % 5 != 0;
+                decisions.add(pool.submit(() -> approve ? b.decide(id, ALICE, Verdict.APPROVE, "", Channel.API)
+                        : b.decide(id, BOB, Verdict.DENY, "no", Channel.API)));
+            }
+            for (Future<ApprovalRequest> f : decisions) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        int approved = 0;
+        for (HeldRequest h : held) {
+            if (h.outcome().get(60, TimeUnit.SECONDS) instanceof Outcome.Approved) {
+                approved++;
+            }
+        }
+        assertThat(approved).isEqualTo(160);
+    }
+
+    @Test
     void pollingReleasesTheStatementWhenNotificationsAreMissed() throws Exception {
         ApprovalService a = service(store("poll-a", false), "poll-a", Duration.ofMillis(200));
         ApprovalService b = service(store("poll-b", true), "poll-b", Duration.ofMinutes(1));
