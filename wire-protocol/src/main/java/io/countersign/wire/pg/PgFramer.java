@@ -92,6 +92,12 @@ abstract class PgFramer extends ChannelInboundHandlerAdapter {
             stopped = true;
             onMalformed(ctx, untyped ? 0 : buf.getByte(idx) & 0xFF, e);
             return false;
+        } catch (RuntimeException e) {
+            // A bug of ours must cost this connection only, with an error, never a half-forwarded batch.
+            stopped = true;
+            org.slf4j.LoggerFactory.getLogger(getClass()).error("internal error handling a message; closing the connection", e);
+            onMalformed(ctx, untyped ? 0 : buf.getByte(idx) & 0xFF, e);
+            return false;
         }
     }
 

@@ -444,4 +444,32 @@ class GateTest {
             }
         }
     }
+
+    @Test
+    void heldInsideATransactionThenDeniedFailsTheTransaction() throws Exception {
+        gate.rule = r -> r.sql().contains("people") ? gate.hold("held") : GateDecision.ALLOW_UNOBSERVED;
+        try (Connection c = proxy.connect()) {
+            c.setAutoCommit(false);
+            Statement s = c.createStatement();
+            s.executeUpdate("INSERT INTO log (v) VALUES ('before the held one')");
+            CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
+                try {
+                    s.executeQuery("SELECT * FROM people");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            CompletableFuture<GateDecision> held = gate.awaitHeld();
+            assertThat(gate.seen.getLast().inTransaction()).isTrue();
+            held.complete(new GateDecision.Deny(null, ProtocolError.denied("denied by reviewer dave")));
+            assertThatThrownBy(() -> run.get(10, TimeUnit.SECONDS)).hasMessageContaining("denied by reviewer dave");
+            assertThatThrownBy(() -> s.executeQuery("SELECT 1"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("25P02"));
+            c.rollback();
+        }
+        try (Connection c = db.connect(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM log")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+    }
 }
