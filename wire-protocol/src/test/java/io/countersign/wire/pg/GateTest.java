@@ -391,11 +391,12 @@ class GateTest {
                 assertThat(expected.getSQLState()).isEqualTo("22012");
             }
         }
-        assertThat(proxy.completions).hasSize(3);
-        assertThat(proxy.completions.get(0).error()).isNull();
-        assertThat(proxy.completions.get(1).error().sqlState()).isEqualTo("42501");
-        assertThat(proxy.completions.get(2).error().sqlState()).isEqualTo("22012");
-        assertThat(proxy.completions).allSatisfy(c -> assertThat(c.ended()).isAfterOrEqualTo(c.started()));
+        List<io.countersign.wire.spi.StatementCompletion> done = List.copyOf(proxy.completions);
+        assertThat(done).hasSize(3);
+        assertThat(done.get(0).error()).isNull();
+        assertThat(done.get(1).error().sqlState()).isEqualTo("42501");
+        assertThat(done.get(2).error().sqlState()).isEqualTo("22012");
+        assertThat(done).allSatisfy(c -> assertThat(c.ended()).isAfterOrEqualTo(c.started()));
     }
 
     @Test
