@@ -489,6 +489,10 @@ final class RelaySession {
                 });
     }
 
+    void clientProtocolViolation(String message) {
+        protocolViolation(message);
+    }
+
     private void protocolViolation(String message) {
         if (closed) {
             return;
