@@ -52,7 +52,8 @@ public record ApprovalRequest(
     public ApprovalRequest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(state, "state");
-        parameters = List.copyOf(parameters);
+        // SQL NULL parameters are null elements, which List.copyOf would reject
+        parameters = java.util.Collections.unmodifiableList(new ArrayList<>(parameters));
         reasons = List.copyOf(reasons);
         sensitiveColumns = List.copyOf(sensitiveColumns);
         decisions = List.copyOf(decisions);

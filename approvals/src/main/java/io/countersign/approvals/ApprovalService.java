@@ -89,6 +89,12 @@ public final class ApprovalService implements AutoCloseable {
     private final Map<String, ScheduledFuture<?>> timers = new ConcurrentHashMap<>();
     private final List<ApprovalEventListener> listeners = new CopyOnWriteArrayList<>();
     private final SecureRandom random = new SecureRandom();
+    /** Store I/O for callers that must not block (the gate runs on Netty event loops). */
+    private final java.util.concurrent.ExecutorService io;
+    /** Active grants by agent, database and fingerprint, so the gate's lookup does no I/O. */
+    private volatile Map<String, Grant> grantCache = Map.of();
+    /** Withdrawals that may have arrived before the request's non-blocking insert landed. */
+    private final Map<String, String> earlyWithdrawals = new ConcurrentHashMap<>();
 
     public ApprovalService(ApprovalStore store, ReviewerDirectory reviewers, Options options) {
         this.store = Objects.requireNonNull(store, "store");
@@ -100,11 +106,22 @@ public final class ApprovalService implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.io = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "approvals-io");
+            t.setDaemon(true);
+            return t;
+        });
+        reloadGrants();
         long sync = options.syncInterval().toMillis();
         scheduler.scheduleWithFixedDelay(this::sync, sync, sync, TimeUnit.MILLISECONDS);
         store.onRemoteChange(id -> {
             if (!scheduler.isShutdown()) {
                 scheduler.execute(() -> refresh(id, true));
+            }
+        });
+        store.onRemoteGrantChange(() -> {
+            if (!scheduler.isShutdown()) {
+                scheduler.execute(this::reloadGrants);
             }
         });
     }
@@ -127,8 +144,44 @@ public final class ApprovalService implements AutoCloseable {
 
     // ---------------------------------------------------------------- the gate's side
 
-    /** Creates a pending request for a statement the policy holds and returns what to wait on. */
+    /**
+     * Creates a pending request for a statement the policy holds and returns what to wait on, after
+     * storing it (one store write: call {@link #holdNonBlocking} from an event loop).
+     */
     public HeldRequest hold(StatementFacts facts, PolicyDecision.Hold decision, String sql, List<String> parameters,
+            String clientAddress) {
+        Pending p = prepare(facts, decision, sql, parameters, clientAddress);
+        store(p);
+        return p.held();
+    }
+
+    /**
+     * Like {@link #hold} but returns at once, without I/O: the request id is known immediately (for
+     * the notice) and the request is stored on the service's own threads. If it cannot be stored the
+     * outcome completes exceptionally with the store's error: the gate must then refuse the
+     * statement (fail closed).
+     */
+    public HeldRequest holdNonBlocking(StatementFacts facts, PolicyDecision.Hold decision, String sql, List<String> parameters,
+            String clientAddress) {
+        Pending p = prepare(facts, decision, sql, parameters, clientAddress);
+        try {
+            io.execute(() -> {
+                try {
+                    store(p);
+                } catch (RuntimeException e) {
+                    LOG.error("approvals: cannot store request {}: {}", p.held().request().id(), e.getMessage());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            waiting.remove(p.held().request().id());
+            p.held().outcome().completeExceptionally(new IllegalStateException("the approval service is shut down"));
+        }
+        return p.held();
+    }
+
+    private record Pending(HeldRequest held, Duration timeout) {}
+
+    private Pending prepare(StatementFacts facts, PolicyDecision.Hold decision, String sql, List<String> parameters,
             String clientAddress) {
         Instant now = clock.instant();
         List<String> params = parameters == null ? List.of() : parameters;
@@ -140,20 +193,42 @@ public final class ApprovalService implements AutoCloseable {
                 options.replica(), List.of());
         CompletableFuture<Outcome> outcome = new CompletableFuture<>();
         waiting.put(request.id(), outcome);
+        return new Pending(new HeldRequest(request, outcome), decision.timeout());
+    }
+
+    private void store(Pending p) {
+        ApprovalRequest request = p.held().request();
         try {
             store.insert(request);
         } catch (RuntimeException e) {
             waiting.remove(request.id());
+            earlyWithdrawals.remove(request.id());
+            p.held().outcome().completeExceptionally(e);
             throw e;
         }
         timers.put(request.id(), scheduler.schedule(() -> expire(request.id()),
-                Math.max(0, decision.timeout().toMillis()), TimeUnit.MILLISECONDS));
+                Math.max(0, p.timeout().toMillis()), TimeUnit.MILLISECONDS));
         emit(new ApprovalEvent.RequestCreated(request));
-        return new HeldRequest(request, outcome);
+        String withdrawnMeanwhile = earlyWithdrawals.remove(request.id());
+        if (withdrawnMeanwhile != null) {
+            withdraw(request.id(), withdrawnMeanwhile);
+        }
     }
 
     /** The client cancelled or disconnected: the request shows WITHDRAWN to reviewers. */
     public Optional<ApprovalRequest> withdraw(String id, String reason) {
+        if (waiting.containsKey(id)) {
+            // the insert may not have landed yet; whichever of the two comes second withdraws
+            earlyWithdrawals.put(id, reason == null ? "" : reason);
+        }
+        Optional<ApprovalRequest> done = withdrawStored(id, reason);
+        if (done.isPresent()) {
+            earlyWithdrawals.remove(id);
+        }
+        return done;
+    }
+
+    private Optional<ApprovalRequest> withdrawStored(String id, String reason) {
         return transition(id, r -> r.state() == RequestState.PENDING || (r.state() == RequestState.APPROVED && !r.ticket())
                 ? r.withState(RequestState.WITHDRAWN, reason == null || reason.isBlank() ? "withdrawn by the client" : reason)
                 : null);
@@ -189,13 +264,50 @@ public final class ApprovalService implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** An active grant for this agent, database and statement shape, checked before holding. */
+    /** {@link #withdraw} on the service's threads, for the gate (no I/O on the caller's thread). */
+    public CompletableFuture<Optional<ApprovalRequest>> withdrawAsync(String id, String reason) {
+        return CompletableFuture.supplyAsync(() -> withdraw(id, reason), io);
+    }
+
+    /** {@link #markExecuted} on the service's threads, for the gate. */
+    public CompletableFuture<ApprovalRequest> markExecutedAsync(String id) {
+        return CompletableFuture.supplyAsync(() -> markExecuted(id), io);
+    }
+
+    /** {@link #consumeTicket} on the service's threads, for the gate. */
+    public CompletableFuture<Optional<ApprovalRequest>> consumeTicketAsync(StatementFacts facts, String sql, List<String> parameters) {
+        return CompletableFuture.supplyAsync(() -> consumeTicket(facts, sql, parameters), io);
+    }
+
+    /**
+     * An active grant for this agent, database and statement shape, checked before holding. Reads
+     * an in-memory copy (no I/O, safe on an event loop); a grant revoked on this replica stops at
+     * once, one revoked on another replica within a notification or at most one sync interval.
+     */
     public Optional<Grant> findGrant(StatementFacts facts) {
         return findGrant(facts.agent(), facts.database(), facts.fingerprint());
     }
 
     public Optional<Grant> findGrant(String agent, String database, String fingerprint) {
-        return store.findActiveGrant(agent, database, fingerprint, clock.instant());
+        Grant g = grantCache.get(grantKey(agent, database, fingerprint));
+        return g != null && g.activeAt(clock.instant()) ? Optional.of(g) : Optional.empty();
+    }
+
+    private static String grantKey(String agent, String database, String fingerprint) {
+        return agent + '\u0000' + database + '\u0000' + fingerprint;
+    }
+
+    private synchronized void reloadGrants() {
+        try {
+            Map<String, Grant> next = new java.util.HashMap<>();
+            for (Grant g : store.grants(clock.instant(), 100_000)) {
+                next.merge(grantKey(g.agent(), g.database(), g.fingerprint()), g,
+                        (a, b) -> a.expires().isAfter(b.expires()) ? a : b);
+            }
+            grantCache = Map.copyOf(next);
+        } catch (RuntimeException e) {
+            LOG.warn("approvals: cannot reload grants: {}", e.getMessage());
+        }
     }
 
     // ---------------------------------------------------------------- the reviewers' side
@@ -291,6 +403,7 @@ public final class ApprovalService implements AutoCloseable {
         Grant g = new Grant(newId("grt"), r.agent(), r.database(), r.fingerprint(), reviewer.name(), now, now.plus(duration),
                 r.id(), null, null);
         store.insertGrant(g);
+        reloadGrants();
         emit(new ApprovalEvent.GrantCreated(g));
         return g;
     }
@@ -313,6 +426,12 @@ public final class ApprovalService implements AutoCloseable {
         if (!store.revokeGrant(revoked)) {
             throw new DecisionRefusedException(Reason.NOT_PENDING, "grant " + grantId + " was revoked by someone else just now");
         }
+        synchronized (this) {
+            Map<String, Grant> next = new java.util.HashMap<>(grantCache);
+            next.values().removeIf(x -> x.id().equals(grantId));
+            grantCache = Map.copyOf(next);
+        }
+        reloadGrants();
         emit(new ApprovalEvent.GrantRevoked(revoked));
         return revoked;
     }
@@ -363,7 +482,6 @@ public final class ApprovalService implements AutoCloseable {
 
     private void stateChanged(ApprovalRequest request, RequestState previous) {
         emit(new ApprovalEvent.StateChanged(request, previous));
-        store.announce(request.id());
         settle(request);
     }
 
@@ -409,8 +527,11 @@ public final class ApprovalService implements AutoCloseable {
 
     private void sync() {
         try {
-            for (String id : List.copyOf(waiting.keySet())) {
-                refresh(id, false);
+            if (store.shared()) {
+                for (String id : List.copyOf(waiting.keySet())) {
+                    refresh(id, false);
+                }
+                reloadGrants();
             }
             for (ApprovalRequest r : store.overdue(clock.instant(), 100)) {
                 expire(r.id());
@@ -501,6 +622,7 @@ public final class ApprovalService implements AutoCloseable {
 
     @Override
     public void close() {
+        io.shutdownNow();
         scheduler.shutdownNow();
         try {
             scheduler.awaitTermination(5, TimeUnit.SECONDS);

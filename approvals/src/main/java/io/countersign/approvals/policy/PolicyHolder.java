@@ -35,6 +35,8 @@ public final class PolicyHolder implements AutoCloseable {
     private final ScheduledExecutorService poller;
     private volatile PolicyEngine current;
     private volatile String lastSeenSha;
+    /** A bad version seen once: an editor may still be writing it, so it is reported only if it stays. */
+    private String unsettledBadSha;
 
     private PolicyHolder(Path file, Duration pollInterval, Clock clock) {
         this.file = file;
@@ -67,7 +69,11 @@ public final class PolicyHolder implements AutoCloseable {
         listeners.add(Objects.requireNonNull(listener));
     }
 
-    /** Reads the file now and swaps the policy if its content changed; returns the event, if any. */
+    /**
+     * Reads the file now and swaps the policy if its content changed; returns the event, if any. A
+     * file that does not parse is reported on the second look at the same content, so a half-written
+     * file during an in-place save is not reported as an error.
+     */
     public synchronized PolicyReloadEvent checkNow() {
         String text;
         try {
@@ -78,6 +84,10 @@ public final class PolicyHolder implements AutoCloseable {
             if (sha.equals(lastSeenSha)) {
                 return null;
             }
+            if (!sha.equals(unsettledBadSha)) {
+                unsettledBadSha = sha;
+                return null;
+            }
             lastSeenSha = sha;
             return publish(new PolicyReloadEvent.Rejected(file, clock.instant(), current.sha256(),
                     "policy " + file + ": cannot be read (" + e + "); keeping the previous policy"));
@@ -86,16 +96,26 @@ public final class PolicyHolder implements AutoCloseable {
         if (sha.equals(lastSeenSha)) {
             return null;
         }
-        lastSeenSha = sha;
+        PolicyEngine next;
         try {
-            PolicyEngine next = PolicyEngine.parse(text, file.toString());
-            String previous = current.sha256();
-            current = next;
-            return publish(new PolicyReloadEvent.Reloaded(file, clock.instant(), previous, next.sha256(), next.rules().size()));
+            next = PolicyEngine.parse(text, file.toString());
         } catch (PolicyException e) {
+            if (!sha.equals(unsettledBadSha)) {
+                unsettledBadSha = sha;
+                return null;
+            }
+            lastSeenSha = sha;
             return publish(new PolicyReloadEvent.Rejected(file, clock.instant(), current.sha256(),
                     e.getMessage() + "; keeping the previous policy (sha256 " + current.sha256() + ")"));
         }
+        lastSeenSha = sha;
+        unsettledBadSha = null;
+        if (sha.equals(current.sha256())) {
+            return null;   // back to the policy in force after a bad or missing version: nothing changed
+        }
+        String previous = current.sha256();
+        current = next;
+        return publish(new PolicyReloadEvent.Reloaded(file, clock.instant(), previous, next.sha256(), next.rules().size()));
     }
 
     private PolicyReloadEvent publish(PolicyReloadEvent event) {

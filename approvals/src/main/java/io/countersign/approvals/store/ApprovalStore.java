@@ -57,8 +57,13 @@ public interface ApprovalStore extends AutoCloseable {
      */
     default void onRemoteChange(Consumer<String> listener) {}
 
-    /** Tells other processes that a request changed (shared stores only). */
-    default void announce(String requestId) {}
+    /** Calls {@code listener} when another process created or revoked a grant (shared stores only). */
+    default void onRemoteGrantChange(Runnable listener) {}
+
+    /** True when other processes may change the store (then waiting requests are re-read periodically). */
+    default boolean shared() {
+        return false;
+    }
 
     @Override
     void close();

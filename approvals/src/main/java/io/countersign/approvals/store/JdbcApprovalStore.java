@@ -175,6 +175,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                     ps.executeUpdate();
                 }
                 insertDecisions(c, r, 0);
+                afterUpdate(c, r);
                 c.commit();
             } finally {
                 c.setAutoCommit(true);
@@ -219,10 +220,13 @@ abstract class JdbcApprovalStore implements ApprovalStore {
         });
     }
 
+    /** Hook after a grant was stored or revoked (PostgreSQL tells the other replicas). */
+    void afterGrantChange(Connection c, Grant g) throws SQLException {}
+
     /** Serialises schema creation between processes starting at once (PostgreSQL). */
     void lockSchema(Statement s) throws SQLException {}
 
-    /** Hook inside the update transaction (PostgreSQL sends its NOTIFY here, delivered on commit). */
+    /** Hook inside the insert and update transactions (PostgreSQL sends its NOTIFY here, delivered on commit). */
     void afterUpdate(Connection c, ApprovalRequest r) throws SQLException {}
 
     private static void insertDecisions(Connection c, ApprovalRequest r, int from) throws SQLException {
@@ -387,6 +391,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setString(11, BindingHash.sha256(g.fingerprint()));
                 ps.executeUpdate();
             }
+            afterGrantChange(c, g);
             return null;
         });
     }
@@ -416,8 +421,12 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setLong(1, g.revoked().toEpochMilli());
                 ps.setString(2, g.revokedBy());
                 ps.setString(3, g.id());
-                return ps.executeUpdate() == 1;
+                if (ps.executeUpdate() != 1) {
+                    return false;
+                }
             }
+            afterGrantChange(c, g);
+            return true;
         });
     }
 

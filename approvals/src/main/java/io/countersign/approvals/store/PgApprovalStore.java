@@ -1,6 +1,7 @@
 package io.countersign.approvals.store;
 
 import io.countersign.approvals.ApprovalRequest;
+import io.countersign.approvals.Grant;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -37,7 +38,9 @@ public final class PgApprovalStore extends JdbcApprovalStore {
     private final String url;
     private final Properties props;
     private final String replica;
+    private static final String GRANT_PREFIX = "grant/";
     private final List<Consumer<String>> remoteListeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> grantListeners = new CopyOnWriteArrayList<>();
     private final Thread listener;
     private final int abandonedAtOpen;
     private volatile boolean running = true;
@@ -108,8 +111,27 @@ public final class PgApprovalStore extends JdbcApprovalStore {
     }
 
     @Override
+    void afterGrantChange(Connection c, Grant g) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            ps.setString(1, CHANNEL);
+            ps.setString(2, replica + ":" + GRANT_PREFIX + g.id());
+            ps.execute();
+        }
+    }
+
+    @Override
     public void onRemoteChange(Consumer<String> listener) {
         remoteListeners.add(listener);
+    }
+
+    @Override
+    public void onRemoteGrantChange(Runnable listener) {
+        grantListeners.add(listener);
+    }
+
+    @Override
+    public boolean shared() {
+        return true;
     }
 
     private void listenLoop() {
@@ -156,6 +178,16 @@ public final class PgApprovalStore extends JdbcApprovalStore {
             return;   // our own change: already settled locally
         }
         String id = payload.substring(colon + 1);
+        if (id.startsWith(GRANT_PREFIX)) {
+            for (Runnable l : grantListeners) {
+                try {
+                    l.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("approvals store: grant change listener failed", e);
+                }
+            }
+            return;
+        }
         for (Consumer<String> l : remoteListeners) {
             try {
                 l.accept(id);

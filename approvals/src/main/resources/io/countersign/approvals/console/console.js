@@ -146,6 +146,19 @@ async function loadPending() {
   });
   box.replaceChildren(...cards);
   $('pending-empty').hidden = list.length > 0;
+  focusLinked();
+}
+
+// the held notice links to /console/#<request id>: bring that request into view once
+function focusLinked() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (!id || state.focused === id) return;
+  const card = document.querySelector('article[data-request-id="' + CSS.escape(id) + '"]');
+  if (card) {
+    state.focused = id;
+    card.classList.add('focus');
+    card.scrollIntoView({ block: 'center' });
+  }
 }
 
 // ---- history and grants
