@@ -86,6 +86,11 @@ public final class SlackApi implements AutoCloseable {
         return settings;
     }
 
+    /** The Slack threads, for chaining work that must not run on the caller's thread. */
+    java.util.concurrent.Executor executor() {
+        return executor;
+    }
+
     /** Runs a task on the Slack threads (used for work that must not hold up Bolt's 3-second ack). */
     public void execute(Runnable task) {
         executor.execute(() -> {

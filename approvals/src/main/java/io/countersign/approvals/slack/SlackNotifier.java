@@ -109,7 +109,7 @@ public final class SlackNotifier implements ApprovalEventListener {
             return;
         }
         synchronized (t) {
-            t.tail = t.tail.thenCompose(ignored -> render(request.id(), t)).exceptionally(e -> null);
+            t.tail = t.tail.thenComposeAsync(ignored -> render(request.id(), t), api.executor()).exceptionally(e -> null);
         }
         if (settings.notifyOwner() && !request.owner().isBlank()) {
             notifyOwner(request);
@@ -126,7 +126,7 @@ public final class SlackNotifier implements ApprovalEventListener {
                 return;
             }
             t.latest = request;
-            t.tail = t.tail.thenCompose(ignored -> render(request.id(), t)).exceptionally(e -> null);
+            t.tail = t.tail.thenComposeAsync(ignored -> render(request.id(), t), api.executor()).exceptionally(e -> null);
         }
     }
 

@@ -99,7 +99,7 @@ public record SlackSettings(
 
     /** The console's page for one request, or empty when no console URL is configured. */
     public String consoleLink(String requestId) {
-        return consoleBaseUrl.isEmpty() ? "" : consoleBaseUrl + "/console/#/requests/" + requestId;
+        return consoleBaseUrl.isEmpty() ? "" : consoleBaseUrl + "/console/#" + requestId;
     }
 
     private static String require(String value, String key, String what) {

@@ -59,7 +59,7 @@ class SlackNotifierTest {
         assertThat(actions.findValuesAsText("action_id")).containsExactly(SlackMessages.APPROVE, SlackMessages.DENY,
                 SlackMessages.GRANT, SlackMessages.CONSOLE);
         assertThat(actions.findValuesAsText("value")).containsOnly(id);
-        assertThat(actions.findValuesAsText("url")).containsExactly("https://countersign.example:8443/console/#/requests/" + id);
+        assertThat(actions.findValuesAsText("url")).containsExactly("https://countersign.example:8443/console/#" + id);
     }
 
     @Test
@@ -71,7 +71,7 @@ class SlackNotifierTest {
         String all = String.join("\n", FakeSlack.texts(post.json("blocks")));
         assertThat(all).doesNotContain(longSql)
                 .contains("Statement cut at " + SlackMessages.SQL_LIMIT + " of " + longSql.length() + " characters")
-                .contains("<https://countersign.example:8443/console/#/requests/" + held.request().id() + "|full statement in the console>");
+                .contains("<https://countersign.example:8443/console/#" + held.request().id() + "|full statement in the console>");
         for (JsonNode b : post.json("blocks")) {
             assertThat(b.path("text").path("text").asText().length()).as("Slack's 3000-character section limit").isLessThanOrEqualTo(3000);
         }
@@ -111,7 +111,9 @@ class SlackNotifierTest {
 
     @Test
     void slackAnswering500DelaysNeitherHoldNorDecideAndIsCounted() throws Exception {
-        h.posted(h.hold("sensitive", Tier.HIGH, "dba", 1).request().id());   // warm up H2 and the JIT, not what is measured
+        // Retries back off 1 s then 2 s: a caller waiting on Slack would take 3 s or more.
+        h.start(h.settings().withRetries(Duration.ofMillis(800), 3, Duration.ofSeconds(1)));
+        warmUp();
         h.slack.failStatus = 500;
         long start = System.nanoTime();
         HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1);
@@ -120,8 +122,8 @@ class SlackNotifierTest {
         h.service.decide(held.request().id(), ALICE, Verdict.APPROVE, "", Channel.CONSOLE);
         long decideMillis = (System.nanoTime() - start) / 1_000_000;
         assertThat(held.outcome().get(2, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
-        assertThat(holdMillis).isLessThan(500);
-        assertThat(decideMillis).isLessThan(500);
+        assertThat(holdMillis).isLessThan(1000);
+        assertThat(decideMillis).isLessThan(1000);
 
         // Three attempts with backoff, then one counted failure per call that gave up.
         SlackHarness.await(() -> h.failures("chat.postMessage") >= 1, "a counted chat.postMessage failure");
@@ -136,7 +138,7 @@ class SlackNotifierTest {
 
     @Test
     void slackStallingForSecondsDelaysNeitherHoldNorDecide() throws Exception {
-        h.posted(h.hold("sensitive", Tier.HIGH, "dba", 1).request().id());   // warm up H2 and the JIT, not what is measured
+        warmUp();
         h.slack.stall = Duration.ofSeconds(3);
         long start = System.nanoTime();
         HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1);
@@ -150,6 +152,14 @@ class SlackNotifierTest {
         assertThat(h.service.request(held.request().id()).orElseThrow().state()).isEqualTo(RequestState.APPROVED);
         SlackHarness.await(() -> h.failures("chat.postMessage") >= 1, "timed-out posts counted as failures");
         h.slack.stall = Duration.ZERO;
+    }
+
+    /** One hold and decision before measuring, so class loading and H2's first writes are not what is timed. */
+    private void warmUp() {
+        HeldRequest warm = h.hold("sensitive", Tier.HIGH, "dba", 1);
+        h.posted(warm.request().id());
+        h.service.decide(warm.request().id(), ALICE, Verdict.APPROVE, "", Channel.API);
+        h.updatedWith(warm.request().id(), "*Approved*");
     }
 
     @Test
