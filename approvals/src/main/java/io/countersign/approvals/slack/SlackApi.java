@@ -91,17 +91,6 @@ public final class SlackApi implements AutoCloseable {
         return executor;
     }
 
-    /** Runs a task on the Slack threads (used for work that must not hold up Bolt's 3-second ack). */
-    public void execute(Runnable task) {
-        executor.execute(() -> {
-            try {
-                task.run();
-            } catch (RuntimeException e) {
-                LOG.warn("slack: background task failed", e);
-            }
-        });
-    }
-
     /**
      * Calls {@code method} asynchronously with retries. The future fails with {@link SlackCallFailed}
      * when Slack refused the call or every attempt failed; the failure is already logged and counted.

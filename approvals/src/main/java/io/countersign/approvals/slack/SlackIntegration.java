@@ -85,6 +85,11 @@ public final class SlackIntegration implements AutoCloseable {
         if (socketMode != null) {
             socketMode.close();
         }
+        try {
+            interactions.close();
+        } catch (Exception e) {
+            LOG.debug("slack: stopping the Bolt app", e);
+        }
         api.close();
     }
 }

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * deciding and answering happen on {@link SlackApi}'s threads. The message itself is updated by
  * {@link SlackNotifier} when the service announces the decision, as for decisions taken elsewhere.
  */
-public final class SlackInteractions {
+public final class SlackInteractions implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SlackInteractions.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,6 +50,11 @@ public final class SlackInteractions {
     private final SlackReviewers reviewers;
     private final SlackSettings settings;
     private final App app;
+    /**
+     * Click handling (user lookup, the decision, the answer) runs here, apart from SlackApi's call
+     * threads: a handler waits on users.info, which must never queue behind the handler itself.
+     */
+    private final java.util.concurrent.ExecutorService work;
 
     public SlackInteractions(SlackApi api, ApprovalService service, SlackNotifier notifier, SlackReviewers reviewers) {
         this.api = api;
@@ -57,6 +62,12 @@ public final class SlackInteractions {
         this.notifier = notifier;
         this.reviewers = reviewers;
         this.settings = api.settings();
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        this.work = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "slack-interactions-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         AppConfig config = AppConfig.builder()
                 .signingSecret(settings.signingSecret().isEmpty() ? null : settings.signingSecret())
                 .singleTeamBotToken(settings.botToken())
@@ -72,29 +83,29 @@ public final class SlackInteractions {
         this.app = new App(config, api.slack(), middleware);
         app.blockAction(SlackMessages.APPROVE, (req, ctx) -> {
             Click click = Click.of(req.getPayload());
-            api.execute(() -> approve(click));
+            later(() -> approve(click));
             return ctx.ack();
         });
         app.blockAction(SlackMessages.DENY, (req, ctx) -> {
             Click click = Click.of(req.getPayload());
-            api.execute(() -> openDeny(click));
+            later(() -> openDeny(click));
             return ctx.ack();
         });
         app.blockAction(SlackMessages.GRANT, (req, ctx) -> {
             Click click = Click.of(req.getPayload());
-            api.execute(() -> grant(click));
+            later(() -> grant(click));
             return ctx.ack();
         });
         // The console button is a link; Slack still reports the click and expects an ack.
         app.blockAction(SlackMessages.CONSOLE, (req, ctx) -> ctx.ack());
         app.viewSubmission(SlackMessages.DENY_MODAL, (req, ctx) -> {
             Submission s = Submission.of(req.getPayload());
-            api.execute(() -> submit(s, Verdict.DENY));
+            later(() -> submit(s, Verdict.DENY));
             return ctx.ack();
         });
         app.viewSubmission(SlackMessages.APPROVE_MODAL, (req, ctx) -> {
             Submission s = Submission.of(req.getPayload());
-            api.execute(() -> submit(s, Verdict.APPROVE));
+            later(() -> submit(s, Verdict.APPROVE));
             return ctx.ack();
         });
     }
@@ -102,6 +113,26 @@ public final class SlackInteractions {
     /** The Bolt app; {@link SlackHttpHandler} and {@link SlackSocketMode} feed it. */
     public App app() {
         return app;
+    }
+
+    private void later(Runnable task) {
+        try {
+            work.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("slack: handling a click failed", e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            LOG.info("slack: interaction ignored, Countersign is shutting down");
+        }
+    }
+
+    @Override
+    public void close() {
+        work.shutdownNow();
+        app.stop();
     }
 
     /** A button click, reduced to what the handlers need. */

@@ -155,6 +155,8 @@ class SlackInteractionsTest {
 
         h.post(SlackHarness.blockAction("UALICE", SlackMessages.GRANT, id, ref));
         assertThat(held.outcome().get(10, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
+        // The service approves first, then stores the grant: wait for the second step too.
+        SlackHarness.await(() -> !h.service.grants(true, 10).isEmpty(), "the grant stored");
         var grants = h.service.grants(true, 10);
         assertThat(grants).hasSize(1);
         assertThat(grants.get(0).createdBy()).isEqualTo("alice");
