@@ -112,8 +112,12 @@ final class SlackHarness implements AutoCloseable {
     }
 
     HeldRequest hold(String rule, Tier tier, String group, int quorum, String sql) {
+        return hold(rule, tier, group, quorum, sql, Duration.ofMinutes(5));
+    }
+
+    HeldRequest hold(String rule, Tier tier, String group, int quorum, String sql, Duration timeout) {
         StatementFacts facts = new StatementFacts("bot", Set.of("bots"), "olivia", "shop", List.of(emailRead()));
-        PolicyDecision.Hold decision = new PolicyDecision.Hold(rule, tier, group, quorum, Duration.ofMinutes(5),
+        PolicyDecision.Hold decision = new PolicyDecision.Hold(rule, tier, group, quorum, timeout,
                 Duration.ofHours(1), List.of("SENSITIVE_READ: reads sensitive column public.customers.email"));
         return service.hold(facts, decision, sql, List.of("42"), "10.0.0.7:51234");
     }

@@ -110,6 +110,16 @@ class SlackNotifierTest {
     }
 
     @Test
+    void anExpiredRequestSaysSoAndLosesItsButtons() throws Exception {
+        HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1, "SELECT email FROM customers WHERE id = $1",
+                Duration.ofMillis(700));
+        h.message(held.request().id());
+        assertThat(held.outcome().get(10, TimeUnit.SECONDS)).isInstanceOf(Outcome.Expired.class);
+        FakeSlack.Call update = h.updatedWith(held.request().id(), "*Expired*: no decision within 700 ms");
+        assertThat(SlackHarness.actions(update.json("blocks"))).isNull();
+    }
+
+    @Test
     void slackAnswering500DelaysNeitherHoldNorDecideAndIsCounted() throws Exception {
         // Retries back off 1 s then 2 s: a caller waiting on Slack would take 3 s or more.
         h.start(h.settings().withRetries(Duration.ofMillis(800), 3, Duration.ofSeconds(1)));
