@@ -212,6 +212,37 @@ class SlackInteractionsTest {
     }
 
     @Test
+    void concurrentClicksFromUsersLookedUpByEmailAllLandWhileSlackIsSlow() throws Exception {
+        java.util.List<HeldRequest> held = new java.util.ArrayList<>();
+        java.util.List<SlackNotifier.MessageRef> refs = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            held.add(h.hold("sensitive", Tier.HIGH, "dba", 1));
+            refs.add(h.message(held.get(i).request().id()));
+        }
+        // Every Slack call now takes 300 ms; the four clicks each need users.info before deciding.
+        h.slack.stall = java.time.Duration.ofMillis(300);
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> clicks = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String click = SlackHarness.blockAction("UALICE", SlackMessages.APPROVE, held.get(i).request().id(), refs.get(i));
+            clicks.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return h.post(click);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        for (var c : clicks) {
+            assertThat(c.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+        for (HeldRequest r : held) {
+            assertThat(r.outcome().get(10, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
+        }
+        assertThat(h.slack.calls("chat.postEphemeral")).as("no lookup gave up").isEmpty();
+        h.slack.stall = java.time.Duration.ZERO;
+    }
+
+    @Test
     void aClickOnAnAlreadyDecidedRequestIsAnsweredWithItsState() throws Exception {
         HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1);
         String id = held.request().id();

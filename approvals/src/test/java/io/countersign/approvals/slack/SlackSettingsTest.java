@@ -51,6 +51,20 @@ class SlackSettingsTest {
     }
 
     @Test
+    void slackDownAtStartupDoesNotStopCountersignStarting() throws Exception {
+        try (SlackHarness h = new SlackHarness(dir)) {
+            h.slack.failStatus = 503;
+            h.start(h.settings());   // no auth.test or other call needed to start
+            HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1);
+            SlackHarness.await(() -> h.failures("chat.postMessage") >= 1, "the failed post counted");
+            h.slack.failStatus = 0;
+            h.service.withdraw(held.request().id(), "client went away");
+            SlackHarness.await(() -> !h.slack.calls("chat.postMessage", c -> c.param("blocks").contains("*Withdrawn*")).isEmpty(),
+                    "the request's current state posted once Slack is back");
+        }
+    }
+
+    @Test
     void theEndpointTakesOnlyPostsOfReasonableSize() throws Exception {
         try (SlackHarness h = new SlackHarness(dir)) {
             URI uri = URI.create("http://127.0.0.1:" + h.admin.getAddress().getPort() + "/slack/events");
