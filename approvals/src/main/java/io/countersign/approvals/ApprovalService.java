@@ -100,6 +100,11 @@ public final class ApprovalService implements AutoCloseable {
         this.store = Objects.requireNonNull(store, "store");
         this.reviewers = Objects.requireNonNull(reviewers, "reviewers");
         this.options = options;
+        if (store instanceof io.countersign.approvals.store.PgApprovalStore pg && !pg.replica().equals(options.replica())) {
+            // requests carry the service's replica name; the store abandons only its own at restart
+            throw new IllegalArgumentException("approval service replica '" + options.replica() + "' differs from its store's"
+                    + " replica '" + pg.replica() + "'; give both the same stable name for this Countersign instance");
+        }
         this.clock = options.clock();
         this.scheduler = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "approvals");
@@ -234,7 +239,11 @@ public final class ApprovalService implements AutoCloseable {
                 : null);
     }
 
-    /** The approved statement ran; the approval is used up. */
+    /**
+     * The approved statement was forwarded to the backend; the approval is used up. Call it when
+     * forwarding, not when the result arrives, so a disconnect during execution cannot withdraw a
+     * statement that ran.
+     */
     public ApprovalRequest markExecuted(String id) {
         ApprovalRequest current = store.find(id).orElseThrow(() -> notFound(id));
         return transition(id, r -> r.state() == RequestState.APPROVED ? r.withState(RequestState.EXECUTED, "executed") : null)

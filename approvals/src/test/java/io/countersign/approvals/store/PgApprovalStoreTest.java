@@ -174,6 +174,13 @@ class PgApprovalStoreTest {
     }
 
     @Test
+    void serviceAndStoreMustAgreeOnTheReplicaName() {
+        PgApprovalStore s = store("named", false);
+        assertThatThrownBy(() -> service(s, "other-name", Duration.ofMinutes(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'other-name'").hasMessageContaining("'named'");
+    }
+
+    @Test
     void pollingReleasesTheStatementWhenNotificationsAreMissed() throws Exception {
         ApprovalService a = service(store("poll-a", false), "poll-a", Duration.ofMillis(200));
         ApprovalService b = service(store("poll-b", true), "poll-b", Duration.ofMinutes(1));
