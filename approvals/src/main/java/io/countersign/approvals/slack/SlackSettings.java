@@ -1,7 +1,12 @@
 package io.countersign.approvals.slack;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The {@code slack} section of Countersign's config.
@@ -59,6 +64,101 @@ public record SlackSettings(
         if (callTimeout.isNegative() || callTimeout.isZero() || initialBackoff.isNegative()) {
             throw new IllegalArgumentException("slack.call-timeout must be positive and slack.initial-backoff not negative; got "
                     + callTimeout + " and " + initialBackoff);
+        }
+    }
+
+    private static final Set<String> KEYS = Set.of("bot-token", "signing-secret", "app-token", "default-channel", "api-base-url",
+            "console-base-url", "user-mapping", "require-comment-on-critical", "notify-owner", "call-timeout", "max-attempts",
+            "initial-backoff");
+
+    /**
+     * Reads the config's {@code slack:} section (environment variables already substituted),
+     * strictly: an unknown key or a value of the wrong kind fails naming {@code slack.<key>}.
+     */
+    public static SlackSettings parse(JsonNode node, String source) {
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException(source + ": slack must be a mapping (bot-token, signing-secret, default-channel, ...)");
+        }
+        node.fieldNames().forEachRemaining(k -> {
+            if (!KEYS.contains(k)) {
+                throw new IllegalArgumentException(source + ": slack." + k + " is not a setting; known: " + String.join(", ",
+                        new java.util.TreeSet<>(KEYS)));
+            }
+        });
+        Map<String, String> mapping = new LinkedHashMap<>();
+        JsonNode m = node.path("user-mapping");
+        if (!m.isMissingNode() && !m.isNull()) {
+            if (!m.isObject()) {
+                throw new IllegalArgumentException(source + ": slack.user-mapping must map Slack user ids to reviewer names,"
+                        + " e.g. U024BE7LH: alice");
+            }
+            m.fields().forEachRemaining(e -> mapping.put(e.getKey(), text(e.getValue(), "user-mapping." + e.getKey(), source)));
+        }
+        try {
+            return new SlackSettings(text(node.get("bot-token"), "bot-token", source), text(node.get("signing-secret"),
+                    "signing-secret", source), text(node.get("app-token"), "app-token", source),
+                    text(node.get("default-channel"), "default-channel", source), text(node.get("api-base-url"), "api-base-url", source),
+                    text(node.get("console-base-url"), "console-base-url", source), mapping,
+                    bool(node.get("require-comment-on-critical"), "require-comment-on-critical", source),
+                    bool(node.get("notify-owner"), "notify-owner", source),
+                    duration(node.get("call-timeout"), "call-timeout", source),
+                    node.hasNonNull("max-attempts") ? positiveInt(node.get("max-attempts"), source) : 0,
+                    duration(node.get("initial-backoff"), "initial-backoff", source));
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage().startsWith(source) ? e : new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String text(JsonNode n, String key, String source) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isValueNode()) {
+            throw new IllegalArgumentException(source + ": slack." + key + " must be a single value, not a list or mapping");
+        }
+        return n.asText();
+    }
+
+    private static boolean bool(JsonNode n, String key, String source) {
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (!n.isBoolean()) {
+            throw new IllegalArgumentException(source + ": slack." + key + " must be true or false, got '" + n.asText() + "'");
+        }
+        return n.booleanValue();
+    }
+
+    private static int positiveInt(JsonNode n, String source) {
+        if (!n.canConvertToInt() || n.asInt() < 1 || !n.isIntegralNumber()) {
+            throw new IllegalArgumentException(source + ": slack.max-attempts must be a whole number from 1, got '" + n.asText() + "'");
+        }
+        return n.asInt();
+    }
+
+    /** {@code 500ms}, {@code 10s}, {@code 2m}, or an ISO-8601 duration such as {@code PT10S}. */
+    static Duration duration(JsonNode n, String key, String source) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        String v = n.asText().strip().toLowerCase(Locale.ROOT);
+        try {
+            if (v.startsWith("p")) {
+                return Duration.parse(v.toUpperCase(Locale.ROOT));
+            }
+            if (v.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).strip()));
+            }
+            long amount = Long.parseLong(v.substring(0, v.length() - 1).strip());
+            return switch (v.charAt(v.length() - 1)) {
+                case 's' -> Duration.ofSeconds(amount);
+                case 'm' -> Duration.ofMinutes(amount);
+                case 'h' -> Duration.ofHours(amount);
+                default -> throw new NumberFormatException();
+            };
+        } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException(source + ": slack." + key + " '" + n.asText()
+                    + "' is not a duration; write e.g. 500ms, 10s, 2m or PT10S");
         }
     }
 

@@ -39,6 +39,36 @@ class SlackSettingsTest {
     }
 
     @Test
+    void theConfigSectionIsReadStrictly() throws Exception {
+        var yaml = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+        SlackSettings s = SlackSettings.parse(yaml.readTree("""
+                bot-token: xoxb-1
+                signing-secret: abc
+                default-channel: "#db-approvals"
+                console-base-url: https://cs.example
+                user-mapping: { U024BE7LH: alice }
+                require-comment-on-critical: true
+                call-timeout: 3s
+                max-attempts: 4
+                initial-backoff: 250ms
+                """), "countersign.yaml");
+        assertThat(s.userMapping()).containsEntry("U024BE7LH", "alice");
+        assertThat(s.requireCommentOnCritical()).isTrue();
+        assertThat(s.notifyOwner()).isFalse();
+        assertThat(s.callTimeout()).isEqualTo(java.time.Duration.ofSeconds(3));
+        assertThat(s.initialBackoff()).isEqualTo(java.time.Duration.ofMillis(250));
+        assertThat(s.maxAttempts()).isEqualTo(4);
+        assertThat(s.apiBaseUrl()).isEqualTo(SlackSettings.SLACK_API);
+
+        assertThatThrownBy(() -> SlackSettings.parse(yaml.readTree("bot-token: x\nsigning-secret: y\ndefault-channel: c\nchanel: d\n"),
+                "countersign.yaml")).hasMessageContaining("countersign.yaml: slack.chanel is not a setting");
+        assertThatThrownBy(() -> SlackSettings.parse(yaml.readTree("bot-token: x\nsigning-secret: y\ndefault-channel: c\ncall-timeout: soon\n"),
+                "countersign.yaml")).hasMessageContaining("slack.call-timeout 'soon' is not a duration");
+        assertThatThrownBy(() -> SlackSettings.parse(yaml.readTree("bot-token: x\ndefault-channel: c\n"), "countersign.yaml"))
+                .hasMessageContaining("countersign.yaml: slack.signing-secret is missing");
+    }
+
+    @Test
     void socketModeThatCannotConnectAtStartupLeavesMessagesWorking() throws Exception {
         try (SlackHarness h = new SlackHarness(dir)) {
             // The fake answers apps.connections.open with ok:false, as Slack does for a bad app token.
