@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -87,7 +89,7 @@ public final class SlackApi implements AutoCloseable {
     }
 
     /** The Slack threads, for chaining work that must not run on the caller's thread. */
-    java.util.concurrent.Executor executor() {
+    Executor executor() {
         return executor;
     }
 
@@ -137,7 +139,7 @@ public final class SlackApi implements AutoCloseable {
                 }
                 fail(method, error + (retry ? " after " + attempt + " attempts" : ""), cause, result);
             });
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
+        } catch (RejectedExecutionException closed) {
             result.completeExceptionally(new SlackCallFailed(method, "Countersign's Slack client is closed", closed));
         }
     }

@@ -24,6 +24,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +58,7 @@ public final class SlackInteractions implements AutoCloseable {
      * Click handling (user lookup, the decision, the answer) runs here, apart from SlackApi's call
      * threads: a handler waits on users.info, which must never queue behind the handler itself.
      */
-    private final java.util.concurrent.ExecutorService work;
+    private final ExecutorService work;
 
     public SlackInteractions(SlackApi api, ApprovalService service, SlackNotifier notifier, SlackReviewers reviewers) {
         this.api = api;
@@ -62,8 +66,8 @@ public final class SlackInteractions implements AutoCloseable {
         this.notifier = notifier;
         this.reviewers = reviewers;
         this.settings = api.settings();
-        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-        this.work = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        AtomicInteger n = new AtomicInteger();
+        this.work = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "slack-interactions-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -124,7 +128,7 @@ public final class SlackInteractions implements AutoCloseable {
                     LOG.warn("slack: handling a click failed", e);
                 }
             });
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
+        } catch (RejectedExecutionException closed) {
             LOG.info("slack: interaction ignored, Countersign is shutting down");
         }
     }

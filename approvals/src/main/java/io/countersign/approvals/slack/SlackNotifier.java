@@ -8,6 +8,7 @@ import io.countersign.approvals.ApprovalEventListener;
 import io.countersign.approvals.ApprovalRequest;
 import io.countersign.approvals.Reviewer;
 import io.countersign.approvals.ReviewerDirectory;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -67,7 +68,7 @@ public final class SlackNotifier implements ApprovalEventListener {
         this.settings = api.settings();
         this.channelForRule = channelForRule == null ? rule -> Optional.empty() : channelForRule;
         this.reviewers = reviewers;
-        settings.userMapping().forEach((slackId, reviewer) -> slackIds.put(reviewer.toLowerCase(java.util.Locale.ROOT), slackId));
+        settings.userMapping().forEach((slackId, reviewer) -> slackIds.put(reviewer.toLowerCase(Locale.ROOT), slackId));
         this.messages = new SlackMessages(settings, this::mention);
     }
 
@@ -77,7 +78,7 @@ public final class SlackNotifier implements ApprovalEventListener {
 
     /** Remembers which Slack user a reviewer is, so messages mention them. */
     public void rememberSlackUser(String reviewerName, String slackUserId) {
-        slackIds.put(reviewerName.toLowerCase(java.util.Locale.ROOT), slackUserId);
+        slackIds.put(reviewerName.toLowerCase(Locale.ROOT), slackUserId);
     }
 
     /** The message announcing {@code requestId}, once posted. */
@@ -87,7 +88,7 @@ public final class SlackNotifier implements ApprovalEventListener {
     }
 
     String mention(String reviewerName) {
-        String id = slackIds.get(reviewerName.toLowerCase(java.util.Locale.ROOT));
+        String id = slackIds.get(reviewerName.toLowerCase(Locale.ROOT));
         return id == null ? SlackMessages.escape(reviewerName) : "<@" + id + ">";
     }
 
@@ -160,7 +161,7 @@ public final class SlackNotifier implements ApprovalEventListener {
     /** Tells the agent's owner, in a direct message, that their agent waits; they cannot approve it. */
     private void notifyOwner(ApprovalRequest r) {
         String owner = r.owner();
-        String known = slackIds.get(owner.toLowerCase(java.util.Locale.ROOT));
+        String known = slackIds.get(owner.toLowerCase(Locale.ROOT));
         String email = owner.contains("@") ? owner
                 : reviewers == null ? "" : reviewers.byName(owner).map(Reviewer::email).orElse("");
         CompletableFuture<String> user = known != null ? CompletableFuture.completedFuture(known)
