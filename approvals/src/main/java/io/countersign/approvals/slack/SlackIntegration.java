@@ -29,16 +29,15 @@ public final class SlackIntegration implements AutoCloseable {
     private final SlackNotifier notifier;
     private final SlackInteractions interactions;
     private final SlackHttpHandler httpHandler;
-    private final SlackSocketMode socketMode;
+    private volatile SlackSocketMode socketMode;
+    private volatile boolean closed;
 
-    private SlackIntegration(SlackApi api, ApprovalService service, SlackNotifier notifier, SlackInteractions interactions,
-            SlackSocketMode socketMode) {
+    private SlackIntegration(SlackApi api, ApprovalService service, SlackNotifier notifier, SlackInteractions interactions) {
         this.api = api;
         this.service = service;
         this.notifier = notifier;
         this.interactions = interactions;
         this.httpHandler = new SlackHttpHandler(interactions);
-        this.socketMode = socketMode;
     }
 
     /**
@@ -52,18 +51,26 @@ public final class SlackIntegration implements AutoCloseable {
         SlackNotifier notifier = new SlackNotifier(api, channelForRule, service.reviewers());
         SlackInteractions interactions = new SlackInteractions(api, service, notifier,
                 new SlackReviewers(api, service.reviewers(), reviewerByEmail));
-        SlackSocketMode socket = null;
+        SlackIntegration integration = new SlackIntegration(api, service, notifier, interactions);
         if (settings.socketMode()) {
-            try {
-                socket = SlackSocketMode.start(settings, interactions);
-            } catch (IllegalStateException e) {
-                // Fail open for Slack only: the hold still works through the console, CLI and API.
-                LOG.warn("{}; Slack buttons will not work until restart, messages are still posted", e.getMessage());
-            }
+            // Connecting may take seconds (Bolt retries); Countersign's startup does not wait for it.
+            Thread connect = new Thread(() -> {
+                try {
+                    integration.socketMode = SlackSocketMode.start(settings, interactions);
+                    if (integration.closed) {
+                        integration.socketMode.close();
+                    }
+                } catch (IllegalStateException e) {
+                    // Fail open for Slack only: the hold still works through the console, CLI and API.
+                    LOG.warn("{}; Slack buttons will not work until restart, messages are still posted", e.getMessage());
+                }
+            }, "slack-socket-mode-connect");
+            connect.setDaemon(true);
+            connect.start();
         }
         service.addListener(notifier);
         LOG.info("slack: enabled ({})", settings);
-        return new SlackIntegration(api, service, notifier, interactions, socket);
+        return integration;
     }
 
     /** Mount on the admin HTTP server, e.g. at {@code /slack/events} (the manifest's request URL). */
@@ -81,9 +88,11 @@ public final class SlackIntegration implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         service.removeListener(notifier);
-        if (socketMode != null) {
-            socketMode.close();
+        SlackSocketMode socket = socketMode;
+        if (socket != null) {
+            socket.close();
         }
         try {
             interactions.close();

@@ -74,9 +74,10 @@ class SlackSettingsTest {
             // The fake answers apps.connections.open with ok:false, as Slack does for a bad app token.
             h.start(new SlackSettings(SlackHarness.BOT_TOKEN, SlackHarness.SECRET, "xapp-1-bad", SlackHarness.DEFAULT_CHANNEL,
                     h.slack.baseUrl(), "", Map.of(), false, false, null, 2, null));
-            assertThat(h.slack.calls("apps.connections.open")).isNotEmpty();
             HeldRequest held = h.hold("sensitive", Tier.HIGH, "dba", 1);
             assertThat(h.posted(held.request().id()).param("channel")).isEqualTo(SlackHarness.RULE_CHANNEL);
+            SlackHarness.await(() -> !h.slack.calls("apps.connections.open").isEmpty(), "Socket Mode tried to connect");
+            assertThat(h.slack.calls("apps.connections.open").get(0).authorization()).isEqualTo("Bearer xapp-1-bad");
         }
     }
 
