@@ -93,6 +93,15 @@ public final class SlackApi implements AutoCloseable {
         return executor;
     }
 
+    /** Runs {@code task} once after {@code delay} on the Slack threads (dropped when closed). */
+    void schedule(Runnable task, Duration delay) {
+        try {
+            executor.schedule(task, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closed) {
+            // shutting down: nothing left to clean up
+        }
+    }
+
     /**
      * Calls {@code method} asynchronously with retries. The future fails with {@link SlackCallFailed}
      * when Slack refused the call or every attempt failed; the failure is already logged and counted.

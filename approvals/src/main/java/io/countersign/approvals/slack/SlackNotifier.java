@@ -6,8 +6,11 @@ import com.slack.api.methods.response.users.UsersLookupByEmailResponse;
 import io.countersign.approvals.ApprovalEvent;
 import io.countersign.approvals.ApprovalEventListener;
 import io.countersign.approvals.ApprovalRequest;
+import io.countersign.approvals.RequestState;
 import io.countersign.approvals.Reviewer;
 import io.countersign.approvals.ReviewerDirectory;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -154,6 +157,13 @@ public final class SlackNotifier implements ApprovalEventListener {
             t.shownVersion = Math.max(t.shownVersion, r.version());
             if (r.state().isFinal() && t.latest.version() == r.version()) {
                 tracked.remove(id, t);
+            } else if (r.state() == RequestState.APPROVED && r.approvedUntil() != null) {
+                // An approval nobody uses ends without a state change: forget the message when it lapses.
+                api.schedule(() -> {
+                    if (t.latest.version() == r.version()) {
+                        tracked.remove(id, t);
+                    }
+                }, Duration.between(Instant.now(), r.approvedUntil()).plusMinutes(1));
             }
         });
     }
