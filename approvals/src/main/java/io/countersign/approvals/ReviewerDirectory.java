@@ -50,6 +50,11 @@ public final class ReviewerDirectory {
         return Optional.ofNullable(byName.get(name.toLowerCase(Locale.ROOT)));
     }
 
+    /** Every reviewer, once each (for channels that map their own user ids, such as Slack by e-mail). */
+    public java.util.Collection<Reviewer> all() {
+        return byName.values();
+    }
+
     /** True when {@code name} is an agent identity (listed as one, or a reviewer entry of kind AGENT). */
     public boolean isAgent(String name) {
         String n = name.toLowerCase(Locale.ROOT);

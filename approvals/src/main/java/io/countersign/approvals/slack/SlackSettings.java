@@ -168,6 +168,11 @@ public record SlackSettings(
                 null, 0, null);
     }
 
+    public SlackSettings withConsoleBaseUrl(String url) {
+        return new SlackSettings(botToken, signingSecret, appToken, defaultChannel, apiBaseUrl, url, userMapping,
+                requireCommentOnCritical, notifyOwner, callTimeout, maxAttempts, initialBackoff);
+    }
+
     public SlackSettings withApiBaseUrl(String url) {
         return new SlackSettings(botToken, signingSecret, appToken, defaultChannel, url, consoleBaseUrl, userMapping,
                 requireCommentOnCritical, notifyOwner, callTimeout, maxAttempts, initialBackoff);

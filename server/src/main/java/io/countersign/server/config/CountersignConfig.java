@@ -19,6 +19,7 @@ import java.util.List;
  * @param approvals reviewers, the request store, ticket-mode agents
  * @param audit     the audit trail
  * @param tracking  row-level tracking
+ * @param slack     the Slack app reviewers approve from (optional; read strictly by the Slack integration)
  */
 public record CountersignConfig(
         ListenersConfig listeners,
@@ -30,7 +31,8 @@ public record CountersignConfig(
         PolicyConfig policy,
         ApprovalsConfig approvals,
         AuditSettings audit,
-        TrackingConfig tracking) implements ConfigSection {
+        TrackingConfig tracking,
+        com.fasterxml.jackson.databind.JsonNode slack) implements ConfigSection {
 
     public CountersignConfig {
         admin = admin == null ? AdminConfig.DEFAULT : admin;
@@ -46,7 +48,7 @@ public record CountersignConfig(
 
     /** The same config with the given sections replaced (the demo and tests build configs in code). */
     public CountersignConfig with(String dataDir, ApprovalsConfig approvals, AuditSettings audit) {
-        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking);
+        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack);
     }
 
     public Path dataPath() {
@@ -63,6 +65,13 @@ public record CountersignConfig(
 
     @Override
     public void check(String at, CountersignConfig root, Problems problems) {
+        if (slack != null) {
+            try {
+                io.countersign.approvals.slack.SlackSettings.parse(slack, "slack");
+            } catch (RuntimeException e) {
+                problems.add("slack", e.getMessage());
+            }
+        }
         problems.require(listeners, "listeners", "a mapping with a 'postgres' listener");
         problems.require(backends, "backends", "a list of at least one backend (name, host, port, database, user, ...)");
         problems.require(agents, "agents", "a list of at least one agent (name, owner, password or scram, backends)");

@@ -4,7 +4,11 @@ import io.countersign.approvals.ApprovalService;
 import io.countersign.approvals.ReviewerDirectory;
 import io.countersign.approvals.policy.PolicyEngine;
 import io.countersign.approvals.policy.PolicyHolder;
+import io.countersign.approvals.policy.PolicyRule;
 import io.countersign.approvals.rest.ApprovalsApi;
+import io.countersign.approvals.slack.SlackIntegration;
+import io.countersign.approvals.slack.SlackReviewers;
+import io.countersign.approvals.slack.SlackSettings;
 import io.countersign.approvals.rest.ConsoleHandler;
 import io.countersign.approvals.store.ApprovalStore;
 import io.countersign.approvals.store.H2ApprovalStore;
@@ -50,6 +54,7 @@ public final class Components implements AutoCloseable {
     private final CountersignGate gate;
     private final AuditingListener listener;
     private final String consoleUrl;
+    private SlackIntegration slack;
 
     private Components(AuditTrail audit, ApprovalService approvals, PolicyHolder policyHolder, Pipeline pipeline,
                        CountersignGate gate, AuditingListener listener, String consoleUrl) {
@@ -110,7 +115,19 @@ public final class Components implements AutoCloseable {
             AuditingListener listener = new AuditingListener(pipeline, approvals, audit, new StatementLog());
             admin.mount("/api/", new ApprovalsApi(approvals));
             admin.mount("/console", new ConsoleHandler());
-            return new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
+            Components components = new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
+            if (config.slack() != null) {
+                SlackSettings settings = SlackSettings.parse(config.slack(), "slack");
+                if (settings.consoleBaseUrl().isEmpty()) {
+                    settings = settings.withConsoleBaseUrl(consoleUrl.replaceFirst("/console/?$", ""));
+                }
+                Supplier<PolicyEngine> p = policy;
+                components.slack = SlackIntegration.start(settings, approvals,
+                        rule -> p.get().rule(rule).flatMap(PolicyRule::slack),
+                        SlackReviewers.byEmail(reviewers.all()), metrics);
+                admin.mount("/slack/events", components.slack.httpHandler());
+            }
+            return components;
         } catch (IOException | RuntimeException | Error e) {
             closeQuietly(pipeline, holder, approvals, audit);
             throw e;
@@ -170,7 +187,7 @@ public final class Components implements AutoCloseable {
                 log.warn("audit: could not record the stop: {}", e.toString());
             }
         }
-        closeQuietly(pipeline, policyHolder, approvals, audit);
+        closeQuietly(slack, pipeline, policyHolder, approvals, audit);
     }
 
     private static void closeQuietly(AutoCloseable... parts) {
