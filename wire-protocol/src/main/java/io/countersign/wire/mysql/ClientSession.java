@@ -58,6 +58,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private static final int PRE_AUTH_MAX = 64 * 1024;
     private static final int QUEUE_PAUSE = 16;
+    private static final int BATCH_SIZE = 64 * 1024;
+    private static final int BATCH_COPY_BELOW = 8 * 1024;
 
     private enum Phase { HANDSHAKE, AUTH, CONNECTING, COMMAND, CLOSED }
 
@@ -91,6 +93,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean awaitingDurability;
     private final Map<Long, PreparedStatement> statements = new HashMap<>();
     private PreparedStatement lastPrepared;
+    private ByteBuf batch;
 
     ClientSession(MySqlListener listener, long connectionId) {
         this.listener = listener;
@@ -131,7 +134,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Wire.writeNulString(g, settings.defaultPlugin());
         seq = 0;
         send(g);
-        client.flush();
+        flushClient();
         decoder.expect(seq);
         loginTimeout = client.eventLoop().schedule(() -> {
             if (phase != Phase.COMMAND && phase != Phase.CLOSED) {
@@ -276,7 +279,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         switch (step) {
             case AgentAuth.Step.Send s -> {
                 send(Unpooled.wrappedBuffer(s.payload()));
-                client.flush();
+                flushClient();
                 decoder.expect(seq);
             }
             case AgentAuth.Step.Reject r -> {
@@ -288,7 +291,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 if (a.before() != null) {
                     send(Unpooled.wrappedBuffer(a.before()));
                 }
-                client.flush();
+                flushClient();
                 connectBackend();
             }
         }
@@ -360,7 +363,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         decoder.maxPayload(settings.maxAllowedPacket());
         decoder.expect(0);
         send(ServerPackets.ok(client.alloc(), 0, 0, serverStatus, 0));
-        client.flush();
+        flushClient();
         client.config().setAutoRead(true);
         drain();
     }
@@ -435,7 +438,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     p.release();
                     sendError(new ProtocolError("HY000", 1243, "Unknown prepared statement handler (" + id
                             + ") given to mysqld_stmt_execute; prepare the statement on this connection first", null));
-                    client.flush();
+                    flushClient();
                     return;
                 }
                 List<BoundParameter> params = ExecuteParameters.decode(payload, stmt);
@@ -493,7 +496,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 p.release();
                 sendError(new ProtocolError("08S01", 1047, "Unknown command: Countersign does not relay MySQL command 0x"
                         + Integer.toHexString(command) + "; use SQL statements instead", null));
-                client.flush();
+                flushClient();
             }
         }
     }
@@ -796,7 +799,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 finish(f, ServerPackets.err(client.alloc(), stop));
             } else {
                 send(ServerPackets.err(client.alloc(), stop));
-                client.flush();
+                flushClient();
             }
             return true;
         }
@@ -826,12 +829,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return s == null || s.isEmpty() ? null : s;
     }
 
+    /**
+     * Relays one response packet. Small ones (rows, mostly) are copied behind their header into a
+     * shared outgoing buffer, so a result costs one write per 64 KiB instead of one per row; large
+     * ones go out as they are.
+     */
     private void relay(InFlight f, ByteBuf payload) {
-        f.bytes += payload.readableBytes() + 4;
-        send(payload);
+        int length = payload.readableBytes();
+        f.bytes += length + 4;
+        if (length < BATCH_COPY_BELOW) {
+            if (batch == null || batch.writableBytes() < length + 4) {
+                writeBatch();
+                batch = client.alloc().ioBuffer(BATCH_SIZE);
+            }
+            batch.writeMediumLE(length).writeByte(seq).writeBytes(payload, payload.readerIndex(), length);
+            payload.release();
+            seq = (seq + 1) & 0xFF;
+        } else {
+            send(payload);
+        }
         if (!client.isWritable() && backend != null) {
             backend.config().setAutoRead(false);
         }
+    }
+
+    private void writeBatch() {
+        ByteBuf b = batch;
+        if (b != null) {
+            batch = null;
+            if (b.isReadable()) {
+                client.write(b);
+            } else {
+                b.release();
+            }
+        }
+    }
+
+    private void flushClient() {
+        writeBatch();
+        client.flush();
     }
 
     /** The last packet of a command's response: report the statement, then release the packet when the record is durable. */
@@ -880,7 +916,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (last != null) {
             send(last);
         }
-        client.flush();
+        flushClient();
         if (backend != null && !backend.config().isAutoRead() && client.isWritable()) {
             backend.config().setAutoRead(true);
         }
@@ -892,7 +928,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     void backendReadComplete() {
         if (client != null) {
-            client.flush();
+            flushClient();
         }
         if (inflight == null && held == null && !awaitingDurability) {
             drain();
@@ -1002,6 +1038,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     // ------------------------------------------------------------------ plumbing
 
     private void send(ByteBuf payload) {
+        writeBatch();
         client.write(new Packet(seq, payload));
         seq = (seq + Packet.frames(payload.readableBytes())) & 0xFF;
     }
@@ -1025,6 +1062,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
+        writeBatch();
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         cleanUp();
     }
@@ -1051,6 +1089,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (f != null && f.heldMetadata != null) {
             f.heldMetadata.forEach(Packet::release);
             f.heldMetadata = null;
+        }
+        if (batch != null) {
+            batch.release();
+            batch = null;
         }
         Packet p;
         while ((p = queue.poll()) != null) {
