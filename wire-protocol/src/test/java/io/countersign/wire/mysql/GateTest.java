@@ -95,6 +95,7 @@ class GateTest {
             RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
             assertThat(hold).isNotNull();
             assertThat(hold.request().session().agent()).isEqualTo(ProxyFixture.AGENT);
+            assertThat(hold.request().session().attributes()).containsKey("_client_name"); // CONNECT_ATTRS kept
             Thread.sleep(300);
             assertThat(result).isNotDone();
             hold.outcome().complete(gate.approve());
