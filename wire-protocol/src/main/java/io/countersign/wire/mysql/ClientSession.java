@@ -588,6 +588,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 finish(f, ServerPackets.err(client.alloc(), f.error));
                 if (!queryOnly) {
                     close();
+                } else {
+                    drain();
                 }
                 result.complete(-1L);
             } else {
