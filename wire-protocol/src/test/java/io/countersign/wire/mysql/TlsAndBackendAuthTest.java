@@ -114,6 +114,24 @@ class TlsAndBackendAuthTest {
         }
     }
 
+    @Test
+    void mariadbCliWithCachingSha2() throws Exception {
+        for (boolean tls : new boolean[] {false, true}) {
+            sha2Backend.listener.sha2Cache().clear();
+            java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("mariadb", "--protocol=TCP", "-h", "127.0.0.1",
+                    "-P", String.valueOf(sha2Backend.port()), "-u", ProxyFixture.AGENT, "--password=" + ProxyFixture.PASSWORD,
+                    "--batch", "--skip-column-names", db.name(), "-e", "SELECT CONCAT('cli ', DATABASE())"));
+            if (tls) {
+                cmd.add(1, "--ssl");
+            }
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as("tls=" + tls).contains("cli " + db.name());
+            assertThat(sha2Backend.listener.sha2Cache()).containsKey(ProxyFixture.AGENT);
+        }
+    }
+
     private static ProxyFixture chained(BackendTarget.TlsMode tls, String firstPlugin) throws InterruptedException {
         ProxyFixture front = new ProxyFixture(db, StatementGate.ALLOW_ALL, StatementListener.IGNORE,
                 b -> firstPlugin == null ? b : b.backendAuthPlugin(firstPlugin));
