@@ -133,6 +133,29 @@ class CommandsTest {
     }
 
     @Test
+    void storedProcedureResultsTextAndBinary() throws Exception {
+        db.execute("CREATE PROCEDURE two_results(IN k INT) BEGIN SELECT k AS first; SELECT k * 2 AS second, 'x' AS third; END");
+        for (String extra : new String[] {"", "useServerPrepStmts=true"}) {
+            try (Connection c = proxy.connectorJ(extra); var cs = c.prepareCall("{CALL two_results(?)}")) {
+                cs.setInt(1, 21);
+                assertThat(cs.execute()).isTrue();
+                try (ResultSet rs = cs.getResultSet()) {
+                    rs.next();
+                    assertThat(rs.getInt("first")).isEqualTo(21);
+                }
+                assertThat(cs.getMoreResults()).isTrue();
+                try (ResultSet rs = cs.getResultSet()) {
+                    rs.next();
+                    assertThat(rs.getInt("second")).isEqualTo(42);
+                    assertThat(rs.getString("third")).isEqualTo("x");
+                }
+                assertThat(cs.getMoreResults()).isFalse();
+                assertThat(c.isValid(2)).as(extra).isTrue();
+            }
+        }
+    }
+
+    @Test
     void fieldListReturnsColumnDefinitions() throws Exception {
         try (RawClient c = new RawClient(proxy.port())) {
             assertThat(c.login(ProxyFixture.AGENT, ProxyFixture.PASSWORD, db.name()).isOk()).isTrue();

@@ -296,6 +296,18 @@ class GateTest {
         }
     }
 
+    @Test
+    void gateKnowsWhetherTheSessionIsInATransaction() throws Exception {
+        try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement()) {
+            s.execute("SELECT 'outside'");
+            s.execute("START TRANSACTION");
+            s.execute("SELECT 'inside'");
+            s.execute("ROLLBACK");
+        }
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'outside'")).findFirst().orElseThrow().inTransaction()).isFalse();
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'inside'")).findFirst().orElseThrow().inTransaction()).isTrue();
+    }
+
     private static StatementCompletion find(String sqlPart) {
         return completions.stream().filter(c -> c.request().sql().contains(sqlPart)).findFirst()
                 .orElseThrow(() -> new AssertionError("no completion for " + sqlPart + " in " + completions));
