@@ -79,6 +79,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Map<String, String> attributes = Map.of();
     private AgentAuth auth;
     private boolean changingUser;
+    private String announcedPlugin;
     private ScheduledFuture<?> loginTimeout;
 
     private volatile SessionInfo session;
@@ -131,7 +132,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         g.writeShortLE(offered & 0xFFFF).writeByte(BackendLogin.CHARSET_UTF8MB4).writeShortLE(Capabilities.STATUS_AUTOCOMMIT);
         g.writeShortLE(offered >>> 16).writeByte(21).writeZero(10);
         g.writeBytes(nonce, 8, 12).writeByte(0);
-        Wire.writeNulString(g, settings.defaultPlugin());
+        announcedPlugin = listener.announcedPlugin();
+        Wire.writeNulString(g, announcedPlugin);
         seq = 0;
         send(g);
         flushClient();
@@ -271,7 +273,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (cred instanceof AgentCredential.Password pw) {
             password = pw.password().getBytes(StandardCharsets.UTF_8);
         }
-        return new AgentAuth(agent, password, settings.authPlugins(), settings.defaultPlugin(), nonce, tls,
+        return new AgentAuth(agent, password, settings.authPlugins(), announcedPlugin, nonce, tls,
                 listener.rsaKeys(), listener.sha2Cache());
     }
 
