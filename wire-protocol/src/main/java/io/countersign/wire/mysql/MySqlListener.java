@@ -130,6 +130,16 @@ public final class MySqlListener implements AutoCloseable {
         return sessions.size();
     }
 
+    /**
+     * The backend's thread id for one of this listener's connections (the id the agent sees), or
+     * empty when there is no such connection or it has no backend yet. For operators and the audit.
+     */
+    public java.util.OptionalLong backendThreadId(long connectionId) {
+        ClientSession s = sessions.get(connectionId);
+        long id = s == null ? 0 : s.backendThreadId();
+        return id > 0 ? java.util.OptionalLong.of(id) : java.util.OptionalLong.empty();
+    }
+
     Settings settings() {
         return settings;
     }

@@ -70,6 +70,33 @@ class StreamingTest {
         }
     }
 
+    @Test
+    void pointSelectRoundTripsAddLittle() throws Exception {
+        long direct = pointSelects(proxy.directConnectorJ(""));
+        long proxied = pointSelects(proxy.connectorJ(""));
+        System.out.printf("3000 point selects: direct %d ms, through Countersign %d ms (%.2f of direct throughput)%n",
+                direct / 1_000_000, proxied / 1_000_000, (double) direct / proxied);
+        assertThat(proxied).isLessThan(direct * 3);
+    }
+
+    private static long pointSelects(Connection c) throws Exception {
+        try (c; var ps = c.prepareStatement("SELECT seq, seq * 2 FROM seq_1_to_100000 WHERE seq = ?")) {
+            for (int i = 1; i <= 300; i++) { // warm-up
+                ps.setInt(1, i);
+                ps.executeQuery().close();
+            }
+            long start = System.nanoTime();
+            for (int i = 1; i <= 3000; i++) {
+                ps.setInt(1, i);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getLong(2)).isEqualTo(2L * i);
+                }
+            }
+            return System.nanoTime() - start;
+        }
+    }
+
     private static long usedDirect() {
         return ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric().usedDirectMemory();
     }
