@@ -209,6 +209,22 @@ class GateTest {
     }
 
     @Test
+    void killConnectionEndsTheAgentsOtherConnection() throws Exception {
+        try (Connection victim = proxy.connectorJ(""); Connection killer = proxy.connectorJ(""); Statement s = killer.createStatement()) {
+            long id = ((com.mysql.cj.jdbc.JdbcConnection) victim).getId();
+            assertThat(proxy.listener.backendThreadId(id)).isPresent();
+            s.execute("KILL " + id);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (proxy.listener.session(id) != null && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(proxy.listener.session(id)).isNull();
+            assertThatThrownBy(() -> victim.createStatement().executeQuery("SELECT 1")).isInstanceOf(SQLException.class);
+            assertThat(killer.isValid(2)).isTrue();
+        }
+    }
+
+    @Test
     void runningQueryIsCancelledOnTheBackend() throws Exception {
         try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement()) {
             CompletableFuture<Void> result = CompletableFuture.runAsync(() -> {
