@@ -444,8 +444,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 List<BoundParameter> params = ExecuteParameters.decode(payload, stmt);
+                boolean longData = java.util.Arrays.stream(stmt.longData).anyMatch(n -> n > 0);
                 java.util.Arrays.fill(stmt.longData, 0);
-                gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null));
+                gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null, longData));
             }
             case COM_STMT_PREPARE -> {
                 String sql = payload.toString(payload.readerIndex() + 1, payload.readableBytes() - 1, StandardCharsets.UTF_8);
@@ -508,7 +509,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** A statement waiting for the gate's decision. */
-    private record Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill) {}
+    private record Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill,
+                           boolean longData) {
+        Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill) {
+            this(packet, command, request, stmt, kill, false);
+        }
+    }
 
     /** A statement the gate deferred; it waits silently on the connection. */
     private record Held(Pending pending, CompletableFuture<GateDecision> outcome, Instant started) {}
@@ -545,6 +551,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 ProtocolError e = d.error() != null ? d.error() : ProtocolError.denied("Countersign denied the statement");
                 f.error = e;
                 finish(f, ServerPackets.err(client.alloc(), e));
+                discardLongData(pending);
             }
             case GateDecision.Defer d -> {
                 Held h = new Held(pending, d.outcome(), started);
@@ -588,6 +595,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 inflight = f;
                 f.error = new ProtocolError("70100", 1317, "Query execution was interrupted", null);
                 finish(f, ServerPackets.err(client.alloc(), f.error));
+                discardLongData(h.pending());
                 if (!queryOnly) {
                     close();
                 } else {
@@ -644,6 +652,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
+    /**
+     * The backend keeps COM_STMT_SEND_LONG_DATA until the statement executes or is reset; when the
+     * execute is refused, reset it, so the next execute does not append to the refused values.
+     * The reset's answer is swallowed.
+     */
+    private void discardLongData(Pending pending) {
+        if (!pending.longData() || backend == null || phase == Phase.CLOSED) {
+            return;
+        }
+        ByteBuf reset = client.alloc().buffer(5).writeByte(COM_STMT_RESET).writeIntLE((int) pending.stmt().id);
+        InFlight f = new InFlight(COM_STMT_RESET, new ResponseTracker(ResponseTracker.Shape.SINGLE, deprecateEof()), null, null, null,
+                Instant.now());
+        f.silent = true;
+        inflight = f;
+        backend.writeAndFlush(new Packet(0, reset));
+    }
+
     private boolean sameBackend(ClientSession other) {
         BackendTarget a = target, b = other.target;
         return a != null && b != null && a.host().equals(b.host()) && a.port() == b.port();
@@ -683,6 +708,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         boolean discarding;
         String prepareSql;
         String newDatabase;
+        /** Countersign's own command: its answer never reaches the client. */
+        boolean silent;
 
         InFlight(int command, ResponseTracker tracker, StatementRequest request, Object context, ResultObserver observer, Instant started) {
             this.command = command;
@@ -711,6 +738,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (f.tracker.status() >= 0) {
             serverStatus = f.tracker.status();
+        }
+        if (f.silent) {
+            p.release();
+            if (f.tracker.done() && inflight == f) {
+                inflight = null;
+                drain();
+            }
+            return;
         }
         switch (kind) {
             case LOCAL_INFILE -> {
@@ -980,7 +1015,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         InFlight f = inflight;
-        if (f != null) {
+        if (f != null && !f.silent) {
             f.error = new ProtocolError("08S01", 2013, message, null);
             f.tracker = null;
             f.discarding = true;

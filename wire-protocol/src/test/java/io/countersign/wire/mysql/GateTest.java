@@ -150,6 +150,38 @@ class GateTest {
     }
 
     @Test
+    void refusedExecuteDoesNotLeaveItsLongDataBehind() throws Exception {
+        db.execute("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)");
+        try (Connection c = proxy.connectorJ("useServerPrepStmts=true");
+             PreparedStatement ps = c.prepareStatement("INSERT INTO docs VALUES (?, ?) /* HOLD_ME */")) {
+            for (String body : new String[] {"refused", "approved"}) {
+                ps.setInt(1, 1);
+                ps.setBinaryStream(2, new java.io.ByteArrayInputStream(body.getBytes()), body.length());
+                CompletableFuture<Integer> result = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return ps.executeUpdate();
+                    } catch (SQLException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
+                assertThat(hold.request().parameters().get(1).text()).contains("bytes sent as long data");
+                if (body.equals("refused")) {
+                    hold.outcome().complete(new GateDecision.Deny(null, ProtocolError.denied("not this one")));
+                    assertThatThrownBy(() -> result.get(10, TimeUnit.SECONDS)).hasMessageContaining("not this one");
+                } else {
+                    hold.outcome().complete(gate.approve());
+                    assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT body FROM docs WHERE id = 1")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("approved");
+            }
+        }
+    }
+
+    @Test
     void clientDisconnectWhileHeldWithdrawsTheStatement() throws Exception {
         Connection c = proxy.connectorJ("");
         CompletableFuture.runAsync(() -> {
