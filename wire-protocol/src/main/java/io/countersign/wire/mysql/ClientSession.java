@@ -141,7 +141,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         loginTimeout = client.eventLoop().schedule(() -> {
             if (phase != Phase.COMMAND && phase != Phase.CLOSED) {
                 fatal(1043, "08S01", "Bad handshake: the client did not finish logging in within "
-                        + settings.loginTimeout().toSeconds() + " s; check the driver's TLS and authentication settings");
+                        + settings.loginTimeout().toMillis() + " ms; check the driver's TLS and authentication settings");
             }
         }, settings.loginTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -203,6 +203,19 @@ class BadInputTest {
     }
 
     @Test
+    void clientThatNeverAnswersTheGreetingIsTimedOut() throws Exception {
+        try (ProxyFixture quick = new ProxyFixture(db, StatementGate.ALLOW_ALL, StatementListener.IGNORE,
+                b -> b.loginTimeout(java.time.Duration.ofMillis(300)));
+             RawClient c = new RawClient(quick.port())) {
+            c.greeting();
+            RawClient.Reply r = c.read();
+            assertThat(r.errorCode()).isEqualTo(1043);
+            assertThat(r.message()).contains("did not finish logging in");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
     void backendDownAtConnect() throws Exception {
         int deadPort;
         try (ServerSocket s = new ServerSocket(0)) {
