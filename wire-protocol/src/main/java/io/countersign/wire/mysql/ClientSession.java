@@ -217,10 +217,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 fatal(1043, "08S01", "Bad handshake: the client asked for TLS and this listener has no TLS configured");
                 return;
             }
+            // the client sends its TLS ClientHello right behind the SSLRequest, often in the same read:
+            // those bytes must go through the new SslHandler, not the packet framer
+            ByteBuf early = decoder.takeUndecoded();
+            client.config().setAutoRead(false);
             SslHandler ssl = settings.tls().newHandler(ctx.alloc());
             ctx.pipeline().addFirst("tls", ssl);
             tls = true;
             decoder.expect(seq);
+            client.eventLoop().execute(() -> {
+                if (early.isReadable() && client.isActive()) {
+                    client.pipeline().fireChannelRead(early);
+                    client.pipeline().fireChannelReadComplete();
+                } else {
+                    early.release();
+                }
+                client.config().setAutoRead(true);
+            });
             return;
         }
         if (settings.requireTls() && !tls) {
@@ -364,6 +377,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         decoder.maxPayload(settings.maxAllowedPacket());
         decoder.expect(0);
+        decoder.decodeAllAtOnce();
         send(ServerPackets.ok(client.alloc(), 0, 0, serverStatus, 0));
         flushClient();
         client.config().setAutoRead(true);

@@ -74,6 +74,32 @@ class TlsAndBackendAuthTest {
     }
 
     @Test
+    void clientHelloInTheSameSegmentAsTheSslRequestReachesTls() throws Exception {
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
+        javax.net.ssl.SSLEngine engine = ctx.createSSLEngine("localhost", tlsProxy.port());
+        engine.setUseClientMode(true);
+        engine.beginHandshake();
+        java.nio.ByteBuffer hello = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(java.nio.ByteBuffer.allocate(0), hello);
+        hello.flip();
+        try (RawClient c = new RawClient(tlsProxy.port())) {
+            c.greeting();
+            java.nio.ByteBuffer sslRequest = java.nio.ByteBuffer.allocate(36).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            sslRequest.put((byte) 32).put((byte) 0).put((byte) 0).put((byte) 1);
+            sslRequest.putInt(Capabilities.PROTOCOL_41 | Capabilities.SECURE_CONNECTION | Capabilities.SSL | Capabilities.PLUGIN_AUTH)
+                    .putInt(1 << 24).put((byte) 45).put(new byte[23]);
+            byte[] both = new byte[36 + hello.remaining()];
+            System.arraycopy(sslRequest.array(), 0, both, 0, 36);
+            hello.get(both, 36, both.length - 36);
+            c.out.write(both); // one write: the ClientHello follows the SSLRequest without waiting
+            c.out.flush();
+            int first = c.in.read();
+            assertThat(first).as("a TLS handshake record (0x16), not a MySQL error packet").isEqualTo(0x16);
+        }
+    }
+
+    @Test
     void plainConnectionIsRefusedWhenTlsIsRequired() {
         assertThatThrownBy(() -> DriverManager.getConnection(tlsProxy.mariadbUrl("sslMode=disable"), ProxyFixture.AGENT, ProxyFixture.PASSWORD))
                 .isInstanceOf(SQLException.class).hasMessageContaining("insecure transport");
