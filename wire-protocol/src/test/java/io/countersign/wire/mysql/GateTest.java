@@ -95,6 +95,7 @@ class GateTest {
             RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
             assertThat(hold).isNotNull();
             assertThat(hold.request().session().agent()).isEqualTo(ProxyFixture.AGENT);
+            assertThat(hold.request().session().attributes()).containsKey("_client_name"); // CONNECT_ATTRS kept
             Thread.sleep(300);
             assertThat(result).isNotDone();
             hold.outcome().complete(gate.approve());
@@ -146,6 +147,38 @@ class GateTest {
         assertThat(done.rowsAffected()).isEqualTo(1);
         assertThat(done.context()).isEqualTo("ctx-approved");
         assertThat(done.error()).isNull();
+    }
+
+    @Test
+    void refusedExecuteDoesNotLeaveItsLongDataBehind() throws Exception {
+        db.execute("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)");
+        try (Connection c = proxy.connectorJ("useServerPrepStmts=true");
+             PreparedStatement ps = c.prepareStatement("INSERT INTO docs VALUES (?, ?) /* HOLD_ME */")) {
+            for (String body : new String[] {"refused", "approved"}) {
+                ps.setInt(1, 1);
+                ps.setBinaryStream(2, new java.io.ByteArrayInputStream(body.getBytes()), body.length());
+                CompletableFuture<Integer> result = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return ps.executeUpdate();
+                    } catch (SQLException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
+                assertThat(hold.request().parameters().get(1).text()).contains("bytes sent as long data");
+                if (body.equals("refused")) {
+                    hold.outcome().complete(new GateDecision.Deny(null, ProtocolError.denied("not this one")));
+                    assertThatThrownBy(() -> result.get(10, TimeUnit.SECONDS)).hasMessageContaining("not this one");
+                } else {
+                    hold.outcome().complete(gate.approve());
+                    assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT body FROM docs WHERE id = 1")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("approved");
+            }
+        }
     }
 
     @Test
@@ -204,6 +237,22 @@ class GateTest {
             assertThatThrownBy(() -> s.execute("KILL 999999999")).isInstanceOf(SQLException.class)
                     .satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(1094));
             assertThat(mine.isValid(2)).isTrue();
+        }
+    }
+
+    @Test
+    void killConnectionEndsTheAgentsOtherConnection() throws Exception {
+        try (Connection victim = proxy.connectorJ(""); Connection killer = proxy.connectorJ(""); Statement s = killer.createStatement()) {
+            long id = ((com.mysql.cj.jdbc.JdbcConnection) victim).getId();
+            assertThat(proxy.listener.backendThreadId(id)).isPresent();
+            s.execute("KILL " + id);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (proxy.listener.session(id) != null && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(proxy.listener.session(id)).isNull();
+            assertThatThrownBy(() -> victim.createStatement().executeQuery("SELECT 1")).isInstanceOf(SQLException.class);
+            assertThat(killer.isValid(2)).isTrue();
         }
     }
 
@@ -293,6 +342,18 @@ class GateTest {
             stage.complete(null);
             assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo(5);
         }
+    }
+
+    @Test
+    void gateKnowsWhetherTheSessionIsInATransaction() throws Exception {
+        try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement()) {
+            s.execute("SELECT 'outside'");
+            s.execute("START TRANSACTION");
+            s.execute("SELECT 'inside'");
+            s.execute("ROLLBACK");
+        }
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'outside'")).findFirst().orElseThrow().inTransaction()).isFalse();
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'inside'")).findFirst().orElseThrow().inTransaction()).isTrue();
     }
 
     private static StatementCompletion find(String sqlPart) {
