@@ -6,6 +6,7 @@ import io.countersign.server.config.CountersignConfig;
 import io.countersign.server.config.ScramVerifier;
 import io.countersign.wire.spi.AgentAuthenticator;
 import io.countersign.wire.spi.AgentCredential;
+import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.ProtocolError;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,18 +14,28 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Agents and routes from the config. Lookups are map reads prepared at construction, so the
- * calls from the event loop never block.
+ * Agents and routes from the config, for the listener of one wire protocol: a PostgreSQL session
+ * reaches only backends of type postgresql, a MySQL session only those of type mysql. Lookups are
+ * map reads prepared at construction, so the calls from the event loop never block.
  */
 public final class ConfigAgentAuthenticator implements AgentAuthenticator {
 
     private final Map<String, AgentConfig> agents = new LinkedHashMap<>();
     private final Map<String, AgentCredential> credentials = new LinkedHashMap<>();
     private final Map<String, BackendConfig> backends = new LinkedHashMap<>();
+    private final Map<String, BackendConfig> otherProtocol = new LinkedHashMap<>();
+    private final Protocol protocol;
 
+    /** For the PostgreSQL listener. */
     public ConfigAgentAuthenticator(CountersignConfig config) {
+        this(config, Protocol.POSTGRESQL);
+    }
+
+    /** For the listener speaking {@code protocol}. */
+    public ConfigAgentAuthenticator(CountersignConfig config, Protocol protocol) {
+        this.protocol = protocol;
         for (BackendConfig b : config.backends()) {
-            backends.put(b.name(), b);
+            (b.type().protocol() == protocol ? backends : otherProtocol).put(b.name(), b);
         }
         for (AgentConfig a : config.agents()) {
             agents.put(a.name(), a);
@@ -52,7 +63,23 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
             return new Route.Refused(new ProtocolError("28000", 1045,
                     "agent \"" + agent + "\" is not known to Countersign", null));
         }
+        if (database == null || database.isEmpty()) {
+            // Without a database the session would have no backend to analyse against: refuse it at login.
+            return new Route.Refused(new ProtocolError("3D000", 1046,
+                    "No database selected: agent \"" + agent + "\" must name the database it connects to",
+                    "agent \"" + agent + "\" may connect to " + reachable(a) + "; pass one as the database"
+                            + (protocol == Protocol.MYSQL ? " (mysql -D <name>, or the database in the JDBC URL)." : ".")));
+        }
         BackendConfig backend = backends.get(database);
+        BackendConfig elsewhere = otherProtocol.get(database);
+        if (backend == null && elsewhere != null) {
+            return new Route.Refused(new ProtocolError("3D000", 1049,
+                    "database \"" + database + "\" is a " + elsewhere.type().configName() + " backend, not reachable over "
+                            + (protocol == Protocol.MYSQL ? "the MySQL protocol" : "the PostgreSQL protocol"),
+                    "connect to Countersign's " + (elsewhere.type().protocol() == Protocol.MYSQL ? "MySQL" : "PostgreSQL")
+                            + " listener for \"" + database + "\"; over this one agent \"" + agent + "\" may connect to "
+                            + reachable(a) + "."));
+        }
         if (backend == null) {
             return new Route.Refused(new ProtocolError("3D000", 1049,
                     "database \"" + database + "\" does not exist",

@@ -1,5 +1,6 @@
 package io.countersign.server.config;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import io.countersign.wire.spi.BackendTarget;
 
 /**
@@ -9,11 +10,13 @@ import io.countersign.wire.spi.BackendTarget;
  *
  * @param name     what agents call it (their dbname); unique
  * @param host     backend host (required)
- * @param port     backend port (default 5432)
+ * @param port     backend port (default 5432 for postgresql, 3306 for mysql)
  * @param database the backend's database name (default: {@code name})
  * @param user     the role Countersign logs in as (required)
  * @param password that role's password; absent for trust authentication
  * @param tls      disable, prefer (default), require or verify-full
+ * @param type     postgresql (default) or mysql (MySQL, MariaDB and compatibles): the protocol agents
+ *                 use to reach it and the SQL dialect its statements are analysed in
  */
 public record BackendConfig(
         String name,
@@ -22,12 +25,20 @@ public record BackendConfig(
         String database,
         String user,
         String password,
-        BackendTls tls) implements ConfigSection {
+        BackendTls tls,
+        BackendType type) implements ConfigSection {
 
+    @JsonCreator
     public BackendConfig {
-        port = port == null ? 5432 : port;
+        type = type == null ? BackendType.POSTGRESQL : type;
+        port = port == null ? type.defaultPort() : port;
         database = database == null ? name : database;
         tls = tls == null ? BackendTls.PREFER : tls;
+    }
+
+    /** A PostgreSQL backend. */
+    public BackendConfig(String name, String host, Integer port, String database, String user, String password, BackendTls tls) {
+        this(name, host, port, database, user, password, tls, null);
     }
 
     public BackendTarget target() {
@@ -40,7 +51,11 @@ public record BackendConfig(
         problems.require(host, Problems.join(at, "host"), "the backend's host name or address");
         problems.port(port, Problems.join(at, "port"));
         if (port != null && port == 0) {
-            problems.add(Problems.join(at, "port"), "0 is not a backend port; expected the port the backend listens on, e.g. 5432");
+            problems.add(Problems.join(at, "port"), "0 is not a backend port; expected the port the backend listens on, e.g. " + type.defaultPort());
+        }
+        if (type == BackendType.MYSQL && root.listeners() != null && root.listeners().mysql() == null) {
+            problems.add(Problems.join(at, "type"), "backend \"" + name + "\" is a mysql backend but there is no MySQL listener;"
+                    + " add listeners.mysql (host, port) so agents can reach it");
         }
         problems.require(user, Problems.join(at, "user"), "the role Countersign logs in to the backend as");
     }

@@ -56,12 +56,18 @@ public final class BackendAnalysis implements AutoCloseable {
         return tracker;
     }
 
-    /** A fresh JDBC connection to the backend with Countersign's own credentials (blocking: never on an event loop). */
+    /**
+     * A fresh JDBC connection to the backend with Countersign's own credentials (blocking: never on
+     * an event loop): pgjdbc for PostgreSQL, the MariaDB driver for MySQL and MariaDB backends.
+     */
     public Connection sideConnection() throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", backend.user());
         if (backend.password() != null) {
             p.setProperty("password", backend.password());
+        }
+        if (dialect == Dialect.MYSQL) {
+            return DriverManager.getConnection(mysqlUrl(), p);
         }
         p.setProperty("ApplicationName", "countersign-analysis");
         p.setProperty("connectTimeout", "5");
@@ -73,6 +79,19 @@ public final class BackendAnalysis implements AutoCloseable {
         });
         String url = "jdbc:postgresql://" + backend.host() + ":" + backend.port() + "/" + backend.database();
         return DriverManager.getConnection(url, p);
+    }
+
+    /** The MariaDB driver's URL; its own scheme, so DriverManager never hands it to MySQL Connector/J on the class path. */
+    private String mysqlUrl() {
+        String ssl = switch (backend.tls()) {
+            case DISABLE -> "disable";
+            // MariaDB's "trust" encrypts without checking the certificate, like sslmode=prefer/require
+            case PREFER, REQUIRE -> "trust";
+            case VERIFY_FULL -> "verify-full";
+        };
+        return "jdbc:mariadb://" + backend.host() + ":" + backend.port() + "/" + backend.database()
+                + "?sslMode=" + ssl + "&connectTimeout=5000&permitMysqlScheme=false"
+                + "&connectionAttributes=program_name:countersign-analysis";
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.countersign.server.pipeline;
 
-import io.countersign.analysis.Dialect;
 import io.countersign.analysis.SettledBy;
 import io.countersign.analysis.SqlAnalyzer;
 import io.countersign.server.config.BackendConfig;
@@ -40,7 +39,7 @@ public final class Pipeline implements AutoCloseable {
             tracking = tracking.withKeyHasher(new KeyHasher(config.tracking().keyHmacKey().getBytes(StandardCharsets.UTF_8)));
         }
         for (BackendConfig b : config.backends()) {
-            backends.put(b.name(), new BackendAnalysis(b, Dialect.POSTGRESQL, io, scheduler, config.analysis().catalogRefresh(),
+            backends.put(b.name(), new BackendAnalysis(b, b.type().dialect(), io, scheduler, config.analysis().catalogRefresh(),
                     tracking, counters));
         }
         var stats = analyzer.stats();

@@ -6,11 +6,16 @@ import io.countersign.server.auth.ConfigAgentAuthenticator;
 import io.countersign.server.config.AdminConfig;
 import io.countersign.server.config.AuthMethod;
 import io.countersign.server.config.BackendConfig;
+import io.countersign.server.config.BackendType;
 import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.config.MySqlAuthMethod;
+import io.countersign.server.config.MySqlListenerConfig;
 import io.countersign.server.config.PostgresListenerConfig;
 import io.countersign.server.config.TlsConfig;
 import io.countersign.server.gate.StatementLog;
+import io.countersign.wire.mysql.MySqlListener;
 import io.countersign.wire.pg.PostgresListener;
+import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.StatementGate;
 import io.countersign.wire.spi.StatementListener;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -51,6 +56,8 @@ public final class CountersignServer implements AutoCloseable {
     private AdminHttpServer admin;
     private PostgresListener postgres;
     private volatile InetSocketAddress postgresAddress;
+    private MySqlListener mysql;
+    private volatile InetSocketAddress mysqlAddress;
     private boolean closed;
 
     private CountersignServer(CountersignConfig config, StatementGate gate, StatementListener statements) {
@@ -86,8 +93,14 @@ public final class CountersignServer implements AutoCloseable {
             admin.addReadinessCheck("postgres-listener", () -> postgresAddress != null
                     ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(postgresAddress))
                     : ReadinessCheck.Status.notReady("the PostgreSQL listener is not bound"));
+            if (config.listeners().mysql() != null) {
+                admin.addReadinessCheck("mysql-listener", () -> mysqlAddress != null
+                        ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(mysqlAddress))
+                        : ReadinessCheck.Status.notReady("the MySQL listener is not bound"));
+            }
             for (BackendConfig b : config.backends()) {
-                admin.addReadinessCheck("backend:" + b.name(), new BackendProbe(b));
+                admin.addReadinessCheck("backend:" + b.name(),
+                        b.type() == BackendType.MYSQL ? () -> mysqlGreets(b) : new BackendProbe(b));
             }
             if (gate == null) {
                 components = Components.start(config, metrics, admin, "http://" + hostPort(new InetSocketAddress(a.host(), a.port())) + "/console/");
@@ -110,6 +123,22 @@ public final class CountersignServer implements AutoCloseable {
                     .build();
             postgresAddress = postgres.start();
             log.info("PostgreSQL listener on {}", hostPort(postgresAddress));
+
+            MySqlListenerConfig my = config.listeners().mysql();
+            if (my != null) {
+                mysql = MySqlListener.builder()
+                        .bind(new InetSocketAddress(my.host(), my.port()))
+                        .tls(sslContext(my.tls()))
+                        .requireTls(my.tls() != null && my.tls().required())
+                        .authMethods(mysqlAuthMethods(my))
+                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.MYSQL))
+                        .gate(gate)
+                        .listener(statements)
+                        .metrics(metrics)
+                        .build();
+                mysqlAddress = mysql.start();
+                log.info("MySQL listener on {}", hostPort(mysqlAddress));
+            }
             return this;
         } catch (Exception | Error e) {
             close();
@@ -119,6 +148,11 @@ public final class CountersignServer implements AutoCloseable {
 
     public InetSocketAddress postgresAddress() {
         return postgresAddress;
+    }
+
+    /** The MySQL listener's bound address, or {@code null} when the config has no listeners.mysql. */
+    public InetSocketAddress mysqlAddress() {
+        return mysqlAddress;
     }
 
     public InetSocketAddress adminAddress() {
@@ -163,6 +197,14 @@ public final class CountersignServer implements AutoCloseable {
             log.warn("closing the PostgreSQL listener failed", e);
         }
         postgresAddress = null;
+        try {
+            if (mysql != null) {
+                mysql.close();
+            }
+        } catch (RuntimeException e) {
+            log.warn("closing the MySQL listener failed", e);
+        }
+        mysqlAddress = null;
         if (admin != null) {
             admin.close();
         }
@@ -181,6 +223,41 @@ public final class CountersignServer implements AutoCloseable {
                 case SCRAM_SHA_256 -> PostgresListener.AuthMethod.SCRAM_SHA_256;
                 case MD5 -> PostgresListener.AuthMethod.MD5;
                 case CLEARTEXT_OVER_TLS -> PostgresListener.AuthMethod.CLEARTEXT_OVER_TLS;
+            });
+        }
+        return methods;
+    }
+
+    /**
+     * Readiness of a MySQL backend: a MySQL server speaks first, with a greeting packet whose first
+     * payload byte is the protocol version 10 (or 0xff, an error such as "too many connections").
+     * Reading the header and that byte proves a MySQL server answers without logging in.
+     */
+    private static ReadinessCheck.Status mysqlGreets(BackendConfig b) {
+        String where = b.host() + ":" + b.port();
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new InetSocketAddress(b.host(), b.port()), 1000);
+            s.setSoTimeout(1000);
+            byte[] head = s.getInputStream().readNBytes(5);
+            int first = head.length == 5 ? head[4] & 0xff : -1;
+            if (first == 10) {
+                return ReadinessCheck.Status.ready("MySQL answers at " + where);
+            }
+            if (first == 0xff) {
+                return ReadinessCheck.Status.notReady("the MySQL server at " + where + " refuses connections (error packet in the greeting)");
+            }
+            return ReadinessCheck.Status.notReady("something at " + where + " answered, but not like MySQL (first byte " + first + ")");
+        } catch (java.io.IOException e) {
+            return ReadinessCheck.Status.notReady("no answer from " + where + ": " + e.getMessage());
+        }
+    }
+
+    private static Set<MySqlListener.AuthMethod> mysqlAuthMethods(MySqlListenerConfig my) {
+        Set<MySqlListener.AuthMethod> methods = EnumSet.noneOf(MySqlListener.AuthMethod.class);
+        for (MySqlAuthMethod m : my.auth()) {
+            methods.add(switch (m) {
+                case CACHING_SHA2_PASSWORD -> MySqlListener.AuthMethod.CACHING_SHA2_PASSWORD;
+                case MYSQL_NATIVE_PASSWORD -> MySqlListener.AuthMethod.MYSQL_NATIVE_PASSWORD;
             });
         }
         return methods;
