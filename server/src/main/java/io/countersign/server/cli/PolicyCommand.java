@@ -11,7 +11,12 @@ import io.countersign.server.config.AgentConfig;
 import io.countersign.server.config.BackendConfig;
 import io.countersign.server.config.ConfigLoader;
 import io.countersign.server.config.CountersignConfig;
+import io.countersign.analysis.catalog.CatalogLoader;
+import io.countersign.server.pipeline.BackendAnalysis;
+import io.countersign.server.pipeline.Pipeline;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
+import java.sql.SQLException;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -39,11 +44,12 @@ public final class PolicyCommand implements Runnable {
     }
 
     /**
-     * Runs the analysis with an empty catalog: Countersign does not connect to any database here.
-     * The lexer and parser layers see everything written in the statement (tables, named columns,
-     * functions, GRANT, COPY, DROP ...); what only a live catalog or the backend's EXPLAIN can tell
-     * (the columns behind {@code *}, row estimates for EXPORT, views, objects outside {@code public})
-     * is not seen, and the output says so.
+     * By default runs the analysis with an empty catalog: no database is contacted. The lexer layer
+     * still sees what is written (GRANT, SET ROLE, DROP, COPY, dangerous functions), but no table
+     * resolves, so every statement naming a table is UNANALYSABLE (the proxy would ask EXPLAIN) and
+     * gets the policy's fail-closed decision; the output says so. {@code --live} reads the
+     * backend's catalog and runs its EXPLAIN over Countersign's own connection, read-only, exactly
+     * as the proxy does, so the decision is the one the proxy would take.
      */
     @Command(
             name = "check",
@@ -52,8 +58,9 @@ public final class PolicyCommand implements Runnable {
             description = {
                 "Prints the analysis and the policy decision for a statement, without a database.",
                 "Uses the config's analysis settings (sensitive-columns ...) and its policy (policy.file or the shipped default).",
-                "No catalog is read: columns behind *, row counts (large-table EXPORT) and views are not visible here;",
-                "the running proxy sees them and may decide more strictly."
+                "Without --live no database is contacted: tables cannot be resolved, so statements naming tables come out",
+                "UNANALYSABLE (held, fail closed) while GRANT, SET ROLE, DROP, COPY and functions are still recognised.",
+                "With --live the backend's catalog and EXPLAIN are used, as the proxy uses them."
             })
     public static final class Check implements Callable<Integer> {
 
@@ -69,25 +76,42 @@ public final class PolicyCommand implements Runnable {
         @Option(names = "--database", paramLabel = "BACKEND", description = "the backend it is sent to (default: the agent's first backend)")
         String database;
 
+        @Option(names = "--live", description = "read the backend's catalog and use its EXPLAIN (connects with the config's backend credentials)")
+        boolean live;
+
         @Spec
         CommandSpec spec;
 
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             CountersignConfig cfg = ConfigLoader.load(config);
             AgentConfig a = pickAgent(cfg);
             String db = pickDatabase(cfg, a);
             PolicyEngine policy = cfg.policy().file() != null ? PolicyEngine.load(Path.of(cfg.policy().file())) : PolicyEngine.defaultPolicy();
             SqlAnalyzer analyzer = new SqlAnalyzer(cfg.analysis().analyzerConfig());
-            AnalysisResult result = analyzer.analyze(sql, Dialect.POSTGRESQL, Catalog.empty(Dialect.POSTGRESQL));
+            AnalysisResult result;
+            if (live) {
+                try (Pipeline pipeline = new Pipeline(cfg, new SimpleMeterRegistry())) {
+                    BackendAnalysis backend = pipeline.backend(db);
+                    Catalog catalog = CatalogLoader.of(Dialect.POSTGRESQL, backend::sideConnection).load();
+                    result = analyzer.analyzeWithExplain(sql, Dialect.POSTGRESQL, catalog, backend::sideConnection, Runnable::run).join();
+                } catch (SQLException e) {
+                    throw new IllegalStateException("--live: cannot read the catalog of backend '" + db + "': " + e.getMessage()
+                            + "; check the backend's host, port and credentials in " + config + " or leave out --live", e);
+                }
+            } else {
+                result = analyzer.analyze(sql, Dialect.POSTGRESQL, Catalog.empty(Dialect.POSTGRESQL));
+            }
             StatementFacts facts = new StatementFacts(a.name(), Set.copyOf(a.groups()), a.owner(), db, result.statements());
             PrintWriter out = spec.commandLine().getOut();
             out.print(PolicyCheck.render(policy, facts));
             out.println();
-            out.println("note: checked without a catalog (no database was contacted): columns behind *, row estimates,");
-            out.println("      views and objects outside the search path are not visible here; the proxy sees them.");
-            if (result.needsExplain()) {
-                out.println("note: the proxy would also ask the backend's EXPLAIN about this statement before deciding.");
+            if (live) {
+                out.println("note: checked against the live catalog of backend '" + db + "' and its EXPLAIN, as the proxy does.");
+            } else {
+                out.println("note: checked without a catalog (no database was contacted): tables, columns behind *, row estimates");
+                out.println("      and views are unknown, so a statement naming a table shows as UNANALYSABLE; run with --live");
+                out.println("      to see what the proxy would decide with the backend's catalog.");
             }
             out.flush();
             return 0;
