@@ -41,6 +41,14 @@ final class E2e {
 
     /** The schema: customers.email and vault.secret are sensitive, items is not. */
     static void schema(PostgresDatabase db) throws SQLException {
+        schema(sql -> db.execute(sql));
+    }
+
+    interface Executor {
+        void execute(String... sql) throws SQLException;
+    }
+
+    static void schema(Executor db) throws SQLException {
         db.execute("CREATE TABLE customers(id int PRIMARY KEY, name text NOT NULL, email text NOT NULL)",
                 "INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, 5) g",
                 "CREATE TABLE vault(id int PRIMARY KEY, secret text NOT NULL)",
@@ -99,6 +107,11 @@ final class E2e {
 
     /** Writes policy and config under {@code dir}; {@code store} null means the embedded H2 store under the data dir. */
     static Path config(Path dir, PostgresDatabase db, String dataDir, String store, String replica) throws IOException {
+        return config(dir, db.host(), db.port(), db.name(), db.user(), dataDir, store, replica);
+    }
+
+    static Path config(Path dir, String host, int port, String database, String user, String dataDir, String store, String replica)
+            throws IOException {
         Path policy = Files.writeString(dir.resolve("policy.yaml"), POLICY);
         String yaml = """
                 listeners:
@@ -133,7 +146,7 @@ final class E2e {
                     - {name: dana, email: dana@example.com, groups: [dba, security], token: tok-dana}
                 audit:
                   fsync: bounded
-                """.formatted(dataDir, db.host(), db.port(), db.name(), db.user(), OWNER, OWNER, OWNER, policy,
+                """.formatted(dataDir, host, port, database, user, OWNER, OWNER, OWNER, policy,
                 store == null ? "" : "store: \"" + store + "\"", replica);
         return Files.writeString(dir.resolve("countersign-" + replica + ".yaml"), yaml);
     }
