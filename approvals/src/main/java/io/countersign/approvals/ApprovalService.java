@@ -93,11 +93,18 @@ public final class ApprovalService implements AutoCloseable {
     private final java.util.concurrent.ExecutorService io;
     /** Active grants by agent, database and fingerprint, so the gate's lookup does no I/O. */
     private volatile Map<String, Grant> grantCache = Map.of();
+    /** Withdrawals that may have arrived before the request's non-blocking insert landed. */
+    private final Map<String, String> earlyWithdrawals = new ConcurrentHashMap<>();
 
     public ApprovalService(ApprovalStore store, ReviewerDirectory reviewers, Options options) {
         this.store = Objects.requireNonNull(store, "store");
         this.reviewers = Objects.requireNonNull(reviewers, "reviewers");
         this.options = options;
+        if (store instanceof io.countersign.approvals.store.PgApprovalStore pg && !pg.replica().equals(options.replica())) {
+            // requests carry the service's replica name; the store abandons only its own at restart
+            throw new IllegalArgumentException("approval service replica '" + options.replica() + "' differs from its store's"
+                    + " replica '" + pg.replica() + "'; give both the same stable name for this Countersign instance");
+        }
         this.clock = options.clock();
         this.scheduler = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "approvals");
@@ -200,22 +207,43 @@ public final class ApprovalService implements AutoCloseable {
             store.insert(request);
         } catch (RuntimeException e) {
             waiting.remove(request.id());
+            earlyWithdrawals.remove(request.id());
             p.held().outcome().completeExceptionally(e);
             throw e;
         }
         timers.put(request.id(), scheduler.schedule(() -> expire(request.id()),
                 Math.max(0, p.timeout().toMillis()), TimeUnit.MILLISECONDS));
         emit(new ApprovalEvent.RequestCreated(request));
+        String withdrawnMeanwhile = earlyWithdrawals.remove(request.id());
+        if (withdrawnMeanwhile != null) {
+            withdraw(request.id(), withdrawnMeanwhile);
+        }
     }
 
     /** The client cancelled or disconnected: the request shows WITHDRAWN to reviewers. */
     public Optional<ApprovalRequest> withdraw(String id, String reason) {
+        if (waiting.containsKey(id)) {
+            // the insert may not have landed yet; whichever of the two comes second withdraws
+            earlyWithdrawals.put(id, reason == null ? "" : reason);
+        }
+        Optional<ApprovalRequest> done = withdrawStored(id, reason);
+        if (done.isPresent()) {
+            earlyWithdrawals.remove(id);
+        }
+        return done;
+    }
+
+    private Optional<ApprovalRequest> withdrawStored(String id, String reason) {
         return transition(id, r -> r.state() == RequestState.PENDING || (r.state() == RequestState.APPROVED && !r.ticket())
                 ? r.withState(RequestState.WITHDRAWN, reason == null || reason.isBlank() ? "withdrawn by the client" : reason)
                 : null);
     }
 
-    /** The approved statement ran; the approval is used up. */
+    /**
+     * The approved statement was forwarded to the backend; the approval is used up. Call it when
+     * forwarding, not when the result arrives, so a disconnect during execution cannot withdraw a
+     * statement that ran.
+     */
     public ApprovalRequest markExecuted(String id) {
         ApprovalRequest current = store.find(id).orElseThrow(() -> notFound(id));
         return transition(id, r -> r.state() == RequestState.APPROVED ? r.withState(RequestState.EXECUTED, "executed") : null)

@@ -8,7 +8,6 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -134,9 +133,9 @@ public final class ReviewerConfig {
         if (!node.isObject()) {
             throw fail(source, path, "must be a mapping with keys " + String.join(", ", allowed.stream().sorted().toList()));
         }
-        Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+        Iterator<String> it = node.fieldNames();
         while (it.hasNext()) {
-            String key = it.next().getKey();
+            String key = it.next();
             if (!allowed.contains(key)) {
                 throw fail(source, path.isEmpty() ? key : path + "." + key, "is not a known key; expected one of "
                         + String.join(", ", allowed.stream().sorted().toList()));

@@ -72,7 +72,7 @@ class ApprovalServiceTest {
     }
 
     static Outcome await(CompletableFuture<Outcome> f) throws Exception {
-        return f.get(10, TimeUnit.SECONDS);
+        return f.get(30, TimeUnit.SECONDS);
     }
 
     @Test
@@ -326,18 +326,33 @@ class ApprovalServiceTest {
                 "SELECT email FROM customers WHERE id = $1", List.of("9"), "");
         String id = held.request().id();
         assertThat(id).startsWith("apr-");
-        long deadline = System.nanoTime() + 5_000_000_000L;
+        long deadline = System.nanoTime() + 20_000_000_000L;
         while (events.isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         assertThat(events).first().isInstanceOf(ApprovalEvent.RequestCreated.class);
         service.decide(id, ALICE, Verdict.APPROVE, "", Channel.API);
         assertThat(await(held.outcome())).isInstanceOf(Outcome.Approved.class);
-        assertThat(service.markExecutedAsync(id).get(5, TimeUnit.SECONDS).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(service.markExecutedAsync(id).get(30, TimeUnit.SECONDS).state()).isEqualTo(RequestState.EXECUTED);
 
         HeldRequest other = holdEmail("bot", "10");
-        assertThat(service.withdrawAsync(other.request().id(), "client cancelled").get(5, TimeUnit.SECONDS)).isPresent();
+        assertThat(service.withdrawAsync(other.request().id(), "client cancelled").get(30, TimeUnit.SECONDS)).isPresent();
         assertThat(await(other.outcome())).isInstanceOf(Outcome.Withdrawn.class);
+    }
+
+    @Test
+    void aWithdrawalRacingTheNonBlockingInsertStillWithdraws() throws Exception {
+        for (int i = 0; i < 30; i++) {
+            HeldRequest held = service.holdNonBlocking(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
+                    "SELECT email FROM customers WHERE id = $1", List.of(String.valueOf(i)), "");
+            if (i % 2 == 0) {
+                service.withdraw(held.request().id(), "the client disconnected");
+            } else {
+                service.withdrawAsync(held.request().id(), "the client cancelled");
+            }
+            assertThat(await(held.outcome())).as("round " + i).isInstanceOf(Outcome.Withdrawn.class);
+            assertThat(service.request(held.request().id()).orElseThrow().state()).isEqualTo(RequestState.WITHDRAWN);
+        }
     }
 
     @Test
@@ -345,7 +360,7 @@ class ApprovalServiceTest {
         store.close();
         HeldRequest held = service.holdNonBlocking(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
                 "SELECT email FROM customers", List.of(), "");
-        assertThatThrownBy(() -> held.outcome().get(5, TimeUnit.SECONDS))
+        assertThatThrownBy(() -> held.outcome().get(30, TimeUnit.SECONDS))
                 .hasCauseInstanceOf(io.countersign.approvals.store.StoreException.class)
                 .hasMessageContaining("the store is closed");
         assertThatThrownBy(() -> holdEmail("bot", "1")).isInstanceOf(io.countersign.approvals.store.StoreException.class);

@@ -90,7 +90,7 @@ class ConsoleBrowserTest {
     void heldRequestAppearsAndAClickApprovesIt() throws Exception {
         HeldRequest first = service.hold(facts("bot", Facts.emailRead()), hold(1, Duration.ofMinutes(5)),
                 "SELECT email FROM customers WHERE id = $1", List.of("42"), "10.0.0.9:50000");
-        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(15));
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(40));
 
         driver.get(base + "/console/#" + first.request().id());
         driver.findElement(By.id("token")).sendKeys("alice-token");
@@ -118,7 +118,7 @@ class ConsoleBrowserTest {
         assertThat(Files.size(shot)).isGreaterThan(10_000);
 
         secondCard.findElement(By.cssSelector("button[data-action='approve']")).click();
-        Outcome outcome = second.outcome().get(15, TimeUnit.SECONDS);
+        Outcome outcome = second.outcome().get(40, TimeUnit.SECONDS);
         assertThat(outcome).isInstanceOf(Outcome.Approved.class);
         assertThat(outcome.request().decisions()).singleElement().satisfies(d -> {
             assertThat(d.reviewer()).isEqualTo("alice");
@@ -134,7 +134,7 @@ class ConsoleBrowserTest {
         assertThat(first.outcome()).isNotDone();
         firstCard.findElement(By.cssSelector("textarea")).sendKeys("customer emails stay with support");
         firstCard.findElement(By.cssSelector("button[data-action='deny']")).click();
-        Outcome.Denied denied = (Outcome.Denied) first.outcome().get(15, TimeUnit.SECONDS);
+        Outcome.Denied denied = (Outcome.Denied) first.outcome().get(40, TimeUnit.SECONDS);
         assertThat(denied.reason()).isEqualTo("customer emails stay with support");
         wait.until(d -> d.findElement(By.id("pending-empty")).isDisplayed());
 

@@ -144,7 +144,7 @@ class RestApiTest {
         assertThat(ok.status()).isEqualTo(200);
         assertThat(ok.json().path("state").asText()).isEqualTo("approved");
         assertThat(ok.json().path("decisions").get(0).path("channel").asText()).isEqualTo("api");
-        assertThat(held.outcome().get(5, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
+        assertThat(held.outcome().get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
 
         Reply again = call("POST", "api/requests/" + id + "/approve", "alice-token", "{}");
         assertThat(again.status()).isEqualTo(409);
@@ -169,7 +169,7 @@ class RestApiTest {
         Reply deny = call("POST", "api/requests/" + second.request().id() + "/deny", "alice-token",
                 "{\"comment\": \"not for bots\"}");
         assertThat(deny.status()).isEqualTo(200);
-        Outcome.Denied denied = (Outcome.Denied) second.outcome().get(5, TimeUnit.SECONDS);
+        Outcome.Denied denied = (Outcome.Denied) second.outcome().get(30, TimeUnit.SECONDS);
         assertThat(denied.reviewer()).isEqualTo("alice");
         assertThat(denied.reason()).isEqualTo("not for bots");
     }
@@ -193,7 +193,7 @@ class RestApiTest {
         ApprovalRequest approved = bob.approve(held.request().id(), "ok");
         assertThat(approved.state()).isEqualTo(RequestState.APPROVED);
         assertThat(approved.decisions()).singleElement().satisfies(d -> assertThat(d.channel()).isEqualTo(Channel.CLI));
-        assertThat(held.outcome().get(5, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
+        assertThat(held.outcome().get(30, TimeUnit.SECONDS)).isInstanceOf(Outcome.Approved.class);
 
         assertThatThrownBy(() -> bob.deny(other.request().id(), null)).isInstanceOf(ApprovalsClientException.class)
                 .hasMessageContaining("needs a comment").hasMessageContaining("HTTP 400");
@@ -234,7 +234,7 @@ class RestApiTest {
         });
         HeldRequest held = holdEmail("1");
         service.decide(held.request().id(), ALICE, Verdict.APPROVE, "", Channel.CONSOLE);
-        List<String> data = seen.get(10, TimeUnit.SECONDS);
+        List<String> data = seen.get(30, TimeUnit.SECONDS);
         assertThat(data).hasSize(3);
         assertThat(ApprovalJson.MAPPER.readTree(data.get(0)).path("type").asText()).isEqualTo("RequestCreated");
         assertThat(ApprovalJson.MAPPER.readTree(data.get(0)).path("request").path("id").asText()).isEqualTo(held.request().id());

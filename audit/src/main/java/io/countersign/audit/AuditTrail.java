@@ -52,11 +52,16 @@ public final class AuditTrail implements AutoCloseable {
     private final LinkedTransferQueue<Pending> queue = new LinkedTransferQueue<>();
     private final LinkedTransferQueue<ChainedRecord> toParquet = new LinkedTransferQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong fsyncs = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<AuditHealth>> listeners = new CopyOnWriteArrayList<>();
     private final Thread journalThread;
     private final Thread parquetThread;
 
     private volatile boolean closed;
+    private volatile boolean journalExited;
     private volatile String journalFailure;
     private volatile String parquetFailure;
     private volatile Instant failingSince;
@@ -115,6 +120,12 @@ public final class AuditTrail implements AutoCloseable {
             journal.rollIfFull(nextSeq, lastHash);
             journal.trimThrough(sink.watermark());
             sink.rewindTo(durableSeq);
+            ManifestEntry committed = manifest.newest();
+            if (committed != null) {
+                // a crash can fall between a rename and the head update; and a signing key may be new
+                ChainHead.create(config.instanceId(), committed.lastSeq(), committed.lastHash(), config.signingKey())
+                        .write(config.manifestDir());
+            }
             recovery = new Recovery(scan.records().size(), written, nextSeq, List.copyOf(notes));
         } catch (IOException | RuntimeException e) {
             lock.release();
@@ -158,19 +169,25 @@ public final class AuditTrail implements AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("audit record must not be null"));
         }
         if (closed) {
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException("the audit trail in " + config.directory() + " is closed"));
         }
         if (config.failureMode() == FailureMode.FAIL_CLOSED && !health.ok()) {
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException(refusal()));
         }
         if (pending.incrementAndGet() > config.maxPendingRecords()) {
             pending.decrementAndGet();
+            refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException("the audit backlog is full ("
                     + config.maxPendingRecords() + " records waiting for " + config.directory() + "); "
                     + (health.ok() ? "the disk is too slow for the load" : "storage is failing: " + reason())));
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
         queue.offer(new Pending(record, f));
+        if (journalExited) {
+            failQueued("the audit trail in " + config.directory() + " is closed");
+        }
         return f;
     }
 
@@ -186,6 +203,17 @@ public final class AuditTrail implements AutoCloseable {
     /** Called on every change between ok and failing (and when the failing reason changes), from an audit thread. */
     public void addHealthListener(Consumer<AuditHealth> listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
+     * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, and the
+     * newest seq that is durable in the journal.
+     */
+    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq) {}
+
+    public Stats stats() {
+        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq);
     }
 
     /** Records whose future has not completed yet. */
@@ -204,7 +232,7 @@ public final class AuditTrail implements AutoCloseable {
                 + " (audit failure mode fail-closed). Free space or fix permissions under " + config.directory();
     }
 
-    private void updateHealth() {
+    private synchronized void updateHealth() {
         AuditHealth next;
         if (journalFailure == null && parquetFailure == null) {
             next = new AuditHealth.Ok();
@@ -260,13 +288,11 @@ public final class AuditTrail implements AutoCloseable {
                     syncIfDue(stopping);
                     continue;
                 }
-                if (batch.isEmpty()) {
-                    Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
-                    if (first == STOP) {
-                        stopping = true;
-                    } else if (first != null) {
-                        batch.add(first);
-                    }
+                Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
+                if (first == STOP) {
+                    stopping = true;
+                } else if (first != null) {
+                    batch.add(first);
                 }
                 int room = MAX_BATCH - batch.size();
                 if (room > 0) {
@@ -296,6 +322,7 @@ public final class AuditTrail implements AutoCloseable {
                 updateHealth();
             }
         }
+        journalExited = true; // before the final drain: an append racing with close() sees one or the other
         String why = "the audit trail in " + config.directory() + " closed before this record was written";
         failQueued(why);
         for (Pending p : retry) {
@@ -317,7 +344,8 @@ public final class AuditTrail implements AutoCloseable {
         return TimeUnit.SECONDS.toNanos(1);
     }
 
-    private void writeBatch(List<Pending> batch) {
+    private void writeBatch(List<Pending> original) {
+        List<Pending> batch = original;
         long seq0 = nextSeq;
         byte[] hash0 = lastHash;
         long startPos = -1;
@@ -328,17 +356,36 @@ public final class AuditTrail implements AutoCloseable {
                 journal.rollIfFull(nextSeq, lastHash);
             }
             startPos = journal.position();
+            List<Pending> accepted = new ArrayList<>(batch.size());
             for (Pending p : batch) {
-                byte[] canonical = RecordCodec.encode(nextSeq, lastHash, p.record());
+                byte[] canonical;
+                try {
+                    canonical = RecordCodec.encode(nextSeq, lastHash, p.record());
+                } catch (RuntimeException e) {
+                    rejectRecord(p, "audit record could not be encoded: " + e.getMessage());
+                    continue;
+                }
+                if (canonical.length > Journal.MAX_FRAME) {
+                    // one oversized record is the caller's problem, not a storage failure
+                    rejectRecord(p, "audit record is " + canonical.length + " bytes, over the " + Journal.MAX_FRAME
+                            + " byte limit (a very large SQL text or parameter list); shorten it before auditing");
+                    continue;
+                }
                 byte[] hash = Hashes.sha256(canonical);
                 journal.write(canonical);
                 chained.add(new ChainedRecord(nextSeq, lastHash, hash, p.record()));
+                accepted.add(p);
                 nextSeq++;
                 lastHash = hash;
+            }
+            batch = accepted;
+            if (batch.isEmpty()) {
+                return;
             }
             journal.flushFrames();
             if (config.fsync() instanceof FsyncPolicy.PerStatement) {
                 journal.force();
+                fsyncs.incrementAndGet();
                 published(chained);
                 for (Pending p : batch) {
                     complete(p);
@@ -366,7 +413,10 @@ public final class AuditTrail implements AutoCloseable {
                 }
             }
             updateHealth();
-            for (Pending p : batch) {
+            for (Pending p : original) {
+                if (p.future().isDone()) {
+                    continue; // rejected as invalid above
+                }
                 if (config.failureMode() == FailureMode.FAIL_OPEN) {
                     retry.add(p);
                 } else {
@@ -393,6 +443,7 @@ public final class AuditTrail implements AutoCloseable {
             return;
         }
         journal.force();
+        fsyncs.incrementAndGet();
         published(new ArrayList<>(unsynced));
         unsynced.clear();
     }
@@ -459,13 +510,21 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    private void rejectRecord(Pending p, String why) {
+        pending.decrementAndGet();
+        rejected.incrementAndGet();
+        p.future().completeExceptionally(new IllegalArgumentException(why));
+    }
+
     private void complete(Pending p) {
         pending.decrementAndGet();
+        written.incrementAndGet();
         p.future().complete(null);
     }
 
     private void fail(Pending p, String why) {
         pending.decrementAndGet();
+        refused.incrementAndGet();
         p.future().completeExceptionally(new AuditUnavailableException(why));
     }
 
@@ -478,6 +537,12 @@ public final class AuditTrail implements AutoCloseable {
                 if (parquetFailure != null) {
                     if (draining) {
                         break;
+                    }
+                    // The journal holds everything queued here; resync re-reads it, so keeping it would only grow the heap.
+                    for (ChainedRecord queued; (queued = toParquet.poll()) != null; ) {
+                        if (queued == STOP_RECORD) {
+                            draining = true;
+                        }
                     }
                     boolean journalDone = closed && !journalThread.isAlive();
                     if (!journalDone) {

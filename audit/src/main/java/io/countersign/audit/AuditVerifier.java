@@ -97,6 +97,10 @@ public final class AuditVerifier {
                     }
                     continue;
                 }
+                if (Files.exists(dir.resolve(e.file() + ParquetSink.TEMP_SUFFIX))) {
+                    notes.add(e.file() + " is being committed right now (listed, rename pending); verify again to check it");
+                    continue;
+                }
                 AdminRecord.DeletedFile d = retained.get(e.file());
                 if (d != null && d.sha256().equals(e.sha256()) && d.firstSeq() == e.firstSeq() && d.lastSeq() == e.lastSeq()) {
                     retentionRecords += e.records();
@@ -177,7 +181,7 @@ public final class AuditVerifier {
                 if (!r.record().type().directory().equals(e.type()) || !ParquetSink.dt(r.record().at()).equals(e.dt())) {
                     problem(Kind.CHANGED, f, r.seq(), "record does not belong to " + e.type() + "/dt=" + e.dt());
                 }
-                Seen s = new Seen(f, r.seq(), r.prevHash(), recomputed, r.record());
+                Seen s = new Seen(f, r.seq(), r.prevHash(), recomputed, keepIfRetention(r.record()));
                 Seen dup = bySeq.putIfAbsent(r.seq(), s);
                 if (dup != null) {
                     problem(Kind.CHANGED, f, r.seq(), "seq " + r.seq() + " also appears in " + dup.file());
@@ -213,7 +217,7 @@ public final class AuditVerifier {
                         // Committed to Parquet, gone from there: a deletion, even though the journal still has a copy.
                         notes.add("the journal still holds a copy of seq " + r.seq() + ", which is missing from " + committed.file());
                     } else if (inParquet == null) {
-                        bySeq.put(r.seq(), new Seen("journal", r.seq(), r.prevHashHex(), r.hashHex(), r.record()));
+                        bySeq.put(r.seq(), new Seen("journal", r.seq(), r.prevHashHex(), r.hashHex(), keepIfRetention(r.record())));
                         added++;
                     } else if (!inParquet.hash().equals(r.hashHex())) {
                         problem(Kind.CHANGED, inParquet.file(), r.seq(), "differs from the journal's copy of seq " + r.seq());
@@ -227,8 +231,16 @@ public final class AuditVerifier {
             }
         }
 
+        /** Only retention records are needed after a row is checked; keeping no others bounds memory to the hashes. */
+        static AuditRecord keepIfRetention(AuditRecord r) {
+            return r instanceof AdminRecord a && a.event() == AdminRecord.Event.RETENTION ? r : null;
+        }
+
         ManifestEntry committedFileFor(ChainedRecord r) throws IOException {
             String dt = ParquetSink.dt(r.record().at());
+            if (r.seq() > newestCommitted()) {
+                return null;
+            }
             for (ManifestEntry e : manifestEntries()) {
                 if (e.covers(r.record().type(), dt, r.seq())) {
                     return e;
@@ -238,6 +250,14 @@ public final class AuditVerifier {
         }
 
         List<ManifestEntry> manifestCache;
+        long newestCommitted = -1;
+
+        long newestCommitted() throws IOException {
+            if (newestCommitted < 0) {
+                newestCommitted = manifestEntries().stream().mapToLong(ManifestEntry::lastSeq).max().orElse(0);
+            }
+            return newestCommitted;
+        }
 
         List<ManifestEntry> manifestEntries() throws IOException {
             if (manifestCache == null) {

@@ -23,7 +23,7 @@ import java.util.zip.CRC32C;
 final class Journal implements AutoCloseable {
     static final int HEADER_BYTES = 4 + 8 + Hashes.LENGTH + 4;
     private static final byte[] MAGIC = {'C', 'S', 'J', '1'};
-    private static final int MAX_FRAME = 64 << 20;
+    static final int MAX_FRAME = 64 << 20;
 
     /** A segment on disk and the first sequence number it holds (or would hold). */
     record Segment(Path path, long firstSeq) {}

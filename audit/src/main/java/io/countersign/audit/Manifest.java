@@ -129,6 +129,9 @@ final class Manifest {
     }
 
     synchronized boolean covers(RecordType type, String dt, long seq) {
+        if (newest == null || seq > newest.lastSeq()) {
+            return false; // the steady state: new records are past every committed file
+        }
         for (int i = entries.size() - 1; i >= 0; i--) {
             if (entries.get(i).covers(type, dt, seq)) {
                 return true;

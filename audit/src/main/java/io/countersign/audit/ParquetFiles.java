@@ -44,6 +44,7 @@ final class ParquetFiles {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // still abstract in parquet 1.15; the ParquetConfiguration overload below is the one used
         protected WriteSupport<ChainedRecord> getWriteSupport(Configuration conf) {
             return new RecordWriteSupport(type, instanceId);
         }
@@ -60,7 +61,8 @@ final class ParquetFiles {
                 .withConf(new PlainParquetConfiguration())
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                 .withCompressionCodec(compression == AuditConfig.Compression.ZSTD ? CompressionCodecName.ZSTD : CompressionCodecName.SNAPPY)
-                .withRowGroupSize(Math.min(rollBytes, 128L << 20))
+                // row groups go to the temp file as they fill, so a large roll size does not mean a large heap
+                .withRowGroupSize(Math.min(rollBytes, 16L << 20))
                 .withPageWriteChecksumEnabled(true)
                 .build();
     }

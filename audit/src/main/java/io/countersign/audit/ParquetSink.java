@@ -95,8 +95,17 @@ final class ParquetSink {
     }
 
     private OpenFile openFile(RecordType type, String dt, ChainedRecord first) throws IOException {
-        Path dir = config.directory().resolve(type.directory()).resolve("dt=" + dt);
-        Files.createDirectories(dir);
+        Path typeDir = config.directory().resolve(type.directory());
+        Path dir = typeDir.resolve("dt=" + dt);
+        if (!Files.isDirectory(dir)) {
+            boolean newType = !Files.isDirectory(typeDir);
+            Files.createDirectories(dir);
+            // a new partition must survive a power loss as well as the file renamed into it
+            Fsync.directory(typeDir);
+            if (newType) {
+                Fsync.directory(config.directory());
+            }
+        }
         String name = String.format("part-%s-%020d.parquet", config.instanceId(), first.seq());
         Path target = dir.resolve(name);
         Path temp = dir.resolve(name + TEMP_SUFFIX);

@@ -22,6 +22,7 @@ final class RecordWriteSupport extends WriteSupport<ChainedRecord> {
     }
 
     @Override
+    @SuppressWarnings("deprecation") // still abstract in parquet 1.15; we are given a PlainParquetConfiguration
     public WriteContext init(Configuration configuration) {
         return context();
     }

@@ -118,6 +118,7 @@ class AuditTrailRoundTripTest {
     @Test
     void aSecondTrailOnTheSameDirectoryIsRefusedWithAClearError() throws Exception {
         try (AuditTrail trail = AuditTrail.open(config())) {
+            assertThat(trail.acceptingStatements()).isTrue();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuditTrail.open(config()))
                     .isInstanceOf(AuditStorageException.class)
                     .hasMessageContaining("in use by another");
@@ -136,5 +137,122 @@ class AuditTrailRoundTripTest {
             total += DuckDb.read(dir, t).size();
         }
         assertThat(total).isEqualTo(100);
+    }
+
+    @Test
+    void parquetFilesAppearWithinTheRollIntervalWhileTheTrailIsOpenAndTheJournalIsTrimmed() throws Exception {
+        AuditConfig config = config().withParquetRoll(1 << 20, java.time.Duration.ofMillis(150)).withJournalSegmentBytes(4096);
+        try (AuditTrail trail = AuditTrail.open(config)) {
+            appendAll(trail, SampleRecords.mixed(40, Instant.parse("2026-04-04T10:00:00Z")));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            long seen = 0;
+            while (System.nanoTime() < deadline) {
+                seen = Manifest.read(dir.resolve("_manifest")).entries().stream().mapToLong(ManifestEntry::records).sum();
+                if (seen == 40) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertThat(seen).as("records committed to Parquet while open").isEqualTo(40);
+            long statements = DuckDb.read(dir, RecordType.STATEMENT).size();
+            assertThat(statements).isEqualTo(SampleRecords.mixed(40, Instant.EPOCH).stream().filter(r -> r instanceof StatementRecord).count());
+            // 40 records of ~700 bytes span several 4 KiB segments; only the one being written remains
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (Journal.listSegments(dir.resolve("journal")).size() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(Journal.listSegments(dir.resolve("journal"))).hasSize(1);
+        }
+    }
+
+    @Test
+    void damageInsideTheJournalIsNotMistakenForATornTail() throws Exception {
+        AuditConfig config = config().withJournalSegmentBytes(4096).withParquetRoll(1 << 20, java.time.Duration.ofHours(1));
+        // copy the segments aside while the trail is open (closing trims them)
+        try (AuditTrail trail = AuditTrail.open(config)) {
+            for (AuditRecord r : SampleRecords.mixed(30, Instant.parse("2026-04-05T10:00:00Z"))) {
+                trail.append(r).get(10, TimeUnit.SECONDS); // one batch each, so the 4 KiB segments roll
+            }
+            Files.createDirectories(dir.resolveSibling(dir.getFileName() + "-copy"));
+            for (Journal.Segment s : Journal.listSegments(dir.resolve("journal"))) {
+                Files.copy(s.path(), dir.resolveSibling(dir.getFileName() + "-copy").resolve(s.path().getFileName()));
+            }
+        }
+        Path copy = dir.resolveSibling(dir.getFileName() + "-copy");
+        List<Journal.Segment> segs = Journal.listSegments(copy);
+        assertThat(segs).hasSizeGreaterThan(1);
+        Path first = segs.get(0).path();
+        byte[] bytes = Files.readAllBytes(first);
+        bytes[Journal.HEADER_BYTES + 40] ^= 0x10;
+        Files.write(first, bytes);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Journal.scan(copy, 1, Hashes.genesis("test-node-1"), true))
+                .isInstanceOf(AuditStorageException.class)
+                .hasMessageContaining(first.getFileName().toString())
+                .hasMessageContaining("not the last segment");
+        assertThat(Files.readAllBytes(first)).as("nothing repaired away").isEqualTo(bytes);
+    }
+
+    @Test
+    void anOversizedRecordIsRejectedAloneAndTheTrailStaysHealthy() throws Exception {
+        try (AuditTrail trail = AuditTrail.open(config())) {
+            StatementRecord huge = StatementRecord.builder(SampleRecords.statement(1, Instant.parse("2026-04-06T10:00:00Z")))
+                    .sql("SELECT '" + "x".repeat(Journal.MAX_FRAME) + "'").build();
+            CompletableFuture<Void> before = trail.append(SampleRecords.statement(2, Instant.parse("2026-04-06T10:00:01Z")));
+            CompletableFuture<Void> tooBig = trail.append(huge);
+            CompletableFuture<Void> after = trail.append(SampleRecords.statement(3, Instant.parse("2026-04-06T10:00:02Z")));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> tooBig.get(30, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("byte limit");
+            before.get(10, TimeUnit.SECONDS);
+            after.get(10, TimeUnit.SECONDS);
+            assertThat(trail.health().ok()).isTrue();
+            AuditTrail.Stats stats = trail.stats();
+            assertThat(stats.acknowledged()).isEqualTo(2);
+            assertThat(stats.rejected()).isEqualTo(1);
+            assertThat(stats.refused()).isZero();
+            assertThat(stats.fsyncs()).isBetween(1L, 2L);
+            assertThat(stats.durableSeq()).isEqualTo(2);
+            assertThat(stats.pending()).isZero();
+        }
+        assertThat(DuckDb.read(dir, RecordType.STATEMENT)).extracting(r -> ((StatementRecord) r.record()).sessionId())
+                .containsExactly("s-2", "s-3");
+    }
+
+    @Test
+    void appendsRacingWithCloseAllCompleteOneWayOrTheOther() throws Exception {
+        AuditTrail trail = AuditTrail.open(config().withFsync(FsyncPolicy.bounded(java.time.Duration.ofMillis(2))));
+        List<CompletableFuture<Void>> futures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int base = t * 1_000_000;
+            threads.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    CompletableFuture<Void> f = trail.append(SampleRecords.statement(base + i, Instant.parse("2026-04-07T10:00:00Z")));
+                    futures.add(f);
+                    if (i % 50 == 0) {
+                        f.exceptionally(e -> null).join(); // keep the backlog realistic
+                    }
+                }
+            }));
+        }
+        Thread.sleep(300);
+        trail.close();
+        Thread.sleep(50);
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join();
+        }
+        long ok = 0;
+        for (CompletableFuture<Void> f : futures) {
+            try {
+                f.get(10, TimeUnit.SECONDS);
+                ok++;
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(AuditUnavailableException.class).hasMessageContaining("closed");
+            }
+        }
+        assertThat(ok).isPositive();
+        assertThat(DuckDb.read(dir, RecordType.STATEMENT)).hasSize((int) ok);
     }
 }

@@ -161,4 +161,36 @@ class DiskFullTest {
         assertThat(sessionsInTrail()).containsAll(sent);
     }
 
+
+    @Test
+    void closingWhileTheDiskIsStillFullReturnsFailsTheUnwrittenAndKeepsTheAcknowledged() throws Exception {
+        Set<String> acked = new HashSet<>();
+        List<CompletableFuture<Void>> waiting = new ArrayList<>();
+        AuditTrail trail = AuditTrail.open(config(FailureMode.FAIL_OPEN));
+        int i = 0;
+        while (trail.health().ok() && i < 5000) {
+            CompletableFuture<Void> f = trail.append(big(i));
+            try {
+                f.get(2, TimeUnit.SECONDS);
+                acked.add("disk-" + i);
+            } catch (java.util.concurrent.TimeoutException stillWaiting) {
+                waiting.add(f);
+            }
+            i++;
+        }
+        assertThat(trail.health().ok()).isFalse();
+        waiting.add(trail.append(big(i)));
+        long start = System.nanoTime();
+        trail.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        for (CompletableFuture<Void> f : waiting) {
+            assertThat(f).isCompletedExceptionally();
+            assertThat(f.handle((v, e) -> e.getMessage()).get()).contains("closed before this record was written");
+        }
+        Files.delete(filler);
+        try (AuditTrail reopened = AuditTrail.open(config(FailureMode.FAIL_OPEN))) {
+            assertThat(reopened.health().ok()).isTrue();
+        }
+        assertThat(sessionsInTrail()).containsAll(acked);
+    }
 }

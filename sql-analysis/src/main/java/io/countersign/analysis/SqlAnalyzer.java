@@ -207,6 +207,9 @@ public final class SqlAnalyzer {
         switch (outcome) {
             case LexerOutcome.Settled s -> {
                 Findings.sensitive(d, config.sensitive());
+                if (d.wholeTableCopy != null) {
+                    Findings.unbounded(d, catalog, Set.of(d.wholeTableCopy), config.largeTableRows());
+                }
                 return new Cached(d.freeze(st.sql(), fp, SettledBy.LEXER), false);
             }
             case LexerOutcome.Nested nested -> {

@@ -150,6 +150,20 @@ class PostgresBackendTest {
     }
 
     @Test
+    void aStatementNamingAMissingRelationIsLeftToFailAtTheBackend() throws Exception {
+        Catalog cat = load();
+        String sql = "SELECT * FROM no_such_table";
+        AnalysisResult full = analyzer.analyzeWithExplain(sql, Dialect.POSTGRESQL, cat, db::connect, executor)
+                .get(30, TimeUnit.SECONDS);
+        assertThat(full.categories()).as("%s", full).doesNotContain(Category.UNANALYSABLE);
+        // an EXPLAIN that fails for another reason still holds the statement
+        String notExplainable = "WITH x AS (DELETE FROM customers RETURNING email) SELECT * FROM x WHERE email ~ '('";
+        AnalysisResult broken = analyzer.analyzeWithExplain(notExplainable, Dialect.POSTGRESQL, cat, db::connect, executor)
+                .get(30, TimeUnit.SECONDS);
+        assertThat(broken.categories()).isNotEmpty();
+    }
+
+    @Test
     void explainLayerRefusesUserFunctions() throws Exception {
         Catalog cat = load();
         String sql = "WITH x AS (UPDATE big SET v = v WHERE id = bump(1) RETURNING id) SELECT * FROM x";

@@ -39,18 +39,18 @@ final class KeyValues {
             return normalise(buf.toString(index, length, StandardCharsets.UTF_8), typeOid);
         }
         return switch (typeOid) {
-            case INT2 -> expectLength(length, 2, typeOid) ? Short.toString(buf.getShort(index)) : null;
-            case INT4 -> expectLength(length, 4, typeOid) ? Integer.toString(buf.getInt(index)) : null;
-            case OID -> expectLength(length, 4, typeOid) ? Long.toString(buf.getUnsignedInt(index)) : null;
-            case INT8 -> expectLength(length, 8, typeOid) ? Long.toString(buf.getLong(index)) : null;
-            case UUID_OID -> expectLength(length, 16, typeOid)
+            case INT2 -> expectLength(length, 2) ? Short.toString(buf.getShort(index)) : null;
+            case INT4 -> expectLength(length, 4) ? Integer.toString(buf.getInt(index)) : null;
+            case OID -> expectLength(length, 4) ? Long.toString(buf.getUnsignedInt(index)) : null;
+            case INT8 -> expectLength(length, 8) ? Long.toString(buf.getLong(index)) : null;
+            case UUID_OID -> expectLength(length, 16)
                     ? new UUID(buf.getLong(index), buf.getLong(index + 8)).toString() : null;
             case TEXT, VARCHAR, BPCHAR, NAME -> buf.toString(index, length, StandardCharsets.UTF_8);
             default -> null;
         };
     }
 
-    private static boolean expectLength(int actual, int expected, int typeOid) {
+    private static boolean expectLength(int actual, int expected) {
         return actual == expected;
     }
 

@@ -101,6 +101,7 @@ public final class TrackedStatement implements ResultObserver {
             } else if (c.table() != null && !c.table().isEmpty() && c.column() != null && !c.column().isEmpty()) {
                 String schema = c.schema() == null || c.schema().isEmpty() ? database : c.schema();
                 refs[i] = new ColumnRef(schema, c.table(), c.column());
+                types[i] = resolver.typeOf(refs[i].qualifiedTable(), c.column());
             }
             if (refs[i] != null) {
                 resultColumns.add(refs[i].toString());
@@ -297,17 +298,15 @@ public final class TrackedStatement implements ResultObserver {
             }
         }
         Set<String> sensitive = new HashSet<>();
-        Set<String> declared = tracker.settings().sensitiveColumns();
-        if (!declared.isEmpty()) {
-            for (String c : columnsRead) {
-                if (declared.contains(c)) {
-                    sensitive.add(c);
-                }
+        var isSensitive = tracker.settings().sensitiveColumn();
+        for (String c : columnsRead) {
+            if (isSensitive.test(c)) {
+                sensitive.add(c);
             }
-            for (String c : resultColumns) {
-                if (declared.contains(c)) {
-                    sensitive.add(c);
-                }
+        }
+        for (String c : resultColumns) {
+            if (isSensitive.test(c)) {
+                sensitive.add(c);
             }
         }
         long returned = Math.max(rows, completion.rowsReturned());

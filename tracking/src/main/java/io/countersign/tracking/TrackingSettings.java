@@ -1,36 +1,49 @@
 package io.countersign.tracking;
 
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * How much row identity tracking keeps.
  *
  * @param keyCap           most keys kept per statement (over all its tables); past it the usage is marked {@code keysCapped}
  * @param keyHasher        when non-null, keys are stored as HMAC-SHA256 hex instead of clear values
- * @param sensitiveColumns {@code schema.table.column} names the policy declares sensitive; reads of them are listed per statement
+ * @param sensitiveColumn  whether a {@code schema.table.column} is sensitive per the policy (patterns allowed);
+ *                         reads of such columns are listed per statement
  */
-public record TrackingSettings(int keyCap, KeyHasher keyHasher, Set<String> sensitiveColumns) {
+public record TrackingSettings(int keyCap, KeyHasher keyHasher, Predicate<String> sensitiveColumn) {
 
     public static final int DEFAULT_KEY_CAP = 1_000;
 
-    public static final TrackingSettings DEFAULTS = new TrackingSettings(DEFAULT_KEY_CAP, null, Set.of());
+    private static final Predicate<String> NOTHING_SENSITIVE = column -> false;
+
+    public static final TrackingSettings DEFAULTS = new TrackingSettings(DEFAULT_KEY_CAP, null, NOTHING_SENSITIVE);
 
     public TrackingSettings {
         if (keyCap < 0) {
             throw new IllegalArgumentException("tracking key cap is " + keyCap + "; it must be 0 (keep no keys) or more");
         }
-        sensitiveColumns = Set.copyOf(sensitiveColumns);
+        if (sensitiveColumn == null) {
+            sensitiveColumn = NOTHING_SENSITIVE;
+        }
     }
 
     public TrackingSettings withKeyCap(int cap) {
-        return new TrackingSettings(cap, keyHasher, sensitiveColumns);
+        return new TrackingSettings(cap, keyHasher, sensitiveColumn);
     }
 
     public TrackingSettings withKeyHasher(KeyHasher hasher) {
-        return new TrackingSettings(keyCap, hasher, sensitiveColumns);
+        return new TrackingSettings(keyCap, hasher, sensitiveColumn);
     }
 
+    /** An exact set of {@code schema.table.column} names. */
     public TrackingSettings withSensitiveColumns(Set<String> columns) {
-        return new TrackingSettings(keyCap, keyHasher, columns);
+        Set<String> copy = Set.copyOf(columns);
+        return new TrackingSettings(keyCap, keyHasher, copy::contains);
+    }
+
+    /** Any rule, e.g. the analysis' pattern matcher: {@code c -> sensitive.match(schema, table, column) != null}. */
+    public TrackingSettings withSensitiveColumns(Predicate<String> isSensitive) {
+        return new TrackingSettings(keyCap, keyHasher, isSensitive);
     }
 }

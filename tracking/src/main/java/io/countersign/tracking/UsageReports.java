@@ -96,7 +96,7 @@ public final class UsageReports {
     /** As {@link #sensitive(TimeRange)}, for an explicit set of {@code schema.table.column} names. */
     public ReportTable sensitive(TimeRange range, Set<String> columns) {
         String match = columns == null
-                ? "len(list_filter(categories, c -> lower(c.category) = 'sensitive_read' AND contains(c.reason, col))) > 0"
+                ? "len(list_filter(categories, c -> lower(c.category) = 'sensitive_read' AND contains(' ' || c.reason || ' ', ' ' || col || ' '))) > 0"
                 : "col IN (" + literals(columns) + ")";
         String sql = """
                 WITH s AS (
@@ -199,7 +199,7 @@ public final class UsageReports {
     }
 
     /** The file set of one record type, hive-partitioned by dt; schema differences between files are unioned by name. */
-    private String files(String type) {
+    String files(String type) {
         String glob = auditDir.resolve(type).toAbsolutePath() + "/dt=*/*.parquet";
         return "read_parquet(" + literal(glob) + ", hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE})";
     }
@@ -228,7 +228,7 @@ public final class UsageReports {
         return values.isEmpty() ? "NULL" : j.toString();
     }
 
-    private boolean hasFiles(String type) {
+    boolean hasFiles(String type) {
         Path root = auditDir.resolve(type);
         if (!Files.isDirectory(root)) {
             return false;

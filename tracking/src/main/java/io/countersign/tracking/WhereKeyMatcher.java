@@ -11,7 +11,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Finds the primary keys an UPDATE or DELETE can touch when its WHERE pins them: {@code id = 42},
+ * Finds the primary keys an INSERT ... VALUES names, or an UPDATE or DELETE can touch when its WHERE pins them: {@code id = 42},
  * {@code id IN (1, 2, 3)}, {@code id = $1}, ANDed with anything else. Anything it does not fully
  * understand (OR at the top, USING/FROM joins, WITH, BETWEEN, CASE, casts on the key, E'' strings,
  * dollar quotes) yields nothing: it never guesses.
@@ -64,6 +64,9 @@ final class WhereKeyMatcher {
 
     private static Optional<Candidates> parse(List<Tok> t, List<BoundParameter> params, Set<String> written, ColumnResolver resolver)
             throws Unsupported {
+        if (at(t, 0).word("insert") && at(t, 1).word("into")) {
+            return insertValues(t, params, written, resolver);
+        }
         int i = 0;
         List<String> name;
         String alias = null;
@@ -188,6 +191,136 @@ final class WhereKeyMatcher {
         LinkedHashSet<String> keys = new LinkedHashSet<>();
         for (List<String> c : combos) {
             keys.add(KeyValues.render(c));
+        }
+        return Optional.of(new Candidates(table, List.copyOf(keys)));
+    }
+
+    /**
+     * {@code INSERT INTO t (cols) VALUES (...), (...)} with every key column listed and given a literal or
+     * parameter in every row; only {@code ON CONFLICT ... DO NOTHING} and {@code RETURNING} may follow. The
+     * rows' keys are the candidates (the affected count then proves them, as for a WHERE).
+     */
+    private static Optional<Candidates> insertValues(List<Tok> t, List<BoundParameter> params, Set<String> written,
+                                                     ColumnResolver resolver) throws Unsupported {
+        List<String> name = new ArrayList<>();
+        int i = qualifiedName(t, 2, name);
+        if (at(t, i).word("as")) {
+            i += 2;
+        }
+        String table = resolveTable(name, written);
+        if (table == null || at(t, i).kind() != Kind.LPAREN) {
+            return Optional.empty();
+        }
+        List<String> pk = resolver.primaryKey(table);
+        if (pk.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> columns = new ArrayList<>();
+        i++;
+        while (true) {
+            if (!at(t, i).name()) {
+                return Optional.empty();
+            }
+            columns.add(t.get(i++).text());
+            if (at(t, i).kind() == Kind.COMMA) {
+                i++;
+            } else if (at(t, i).kind() == Kind.RPAREN) {
+                i++;
+                break;
+            } else {
+                return Optional.empty();
+            }
+        }
+        int[] keyAt = new int[pk.size()];
+        for (int k = 0; k < pk.size(); k++) {
+            keyAt[k] = columns.indexOf(pk.get(k));
+            if (keyAt[k] < 0) {
+                return Optional.empty(); // a defaulted key (serial, identity) is unknown until RETURNING shows it
+            }
+        }
+        if (!at(t, i).word("values")) {
+            return Optional.empty();
+        }
+        i++;
+        LinkedHashSet<String> keys = new LinkedHashSet<>();
+        while (true) {
+            if (at(t, i).kind() != Kind.LPAREN) {
+                return Optional.empty();
+            }
+            // Split the row at its top-level commas.
+            List<List<Tok>> items = new ArrayList<>();
+            List<Tok> current = new ArrayList<>();
+            int depth = 0;
+            i++;
+            while (true) {
+                Tok k = at(t, i++);
+                if (k == EOF) {
+                    return Optional.empty();
+                }
+                if (k.kind() == Kind.LPAREN) {
+                    depth++;
+                } else if (k.kind() == Kind.RPAREN) {
+                    if (depth == 0) {
+                        items.add(current);
+                        break;
+                    }
+                    depth--;
+                } else if (k.kind() == Kind.COMMA && depth == 0) {
+                    items.add(current);
+                    current = new ArrayList<>();
+                    continue;
+                }
+                current.add(k);
+            }
+            if (items.size() != columns.size()) {
+                return Optional.empty();
+            }
+            List<String> values = new ArrayList<>(pk.size());
+            for (int k = 0; k < pk.size(); k++) {
+                List<Tok> item = items.get(keyAt[k]);
+                List<Tok> value = new ArrayList<>(1);
+                if (valueAt(item, 0, value) != item.size()) {
+                    return Optional.empty();
+                }
+                String text = literal(value.get(0), params);
+                String normal = text == null ? null : KeyValues.normalise(text, resolver.typeOf(table, pk.get(k)));
+                if (normal == null) {
+                    return Optional.empty(); // NULL key: the insert fails or the value is not what it seems
+                }
+                values.add(normal);
+            }
+            keys.add(KeyValues.render(values));
+            if (keys.size() > MAX_CANDIDATES) {
+                return Optional.empty();
+            }
+            if (at(t, i).kind() == Kind.COMMA) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (at(t, i).word("on")) {
+            // Only ON CONFLICT [target] DO NOTHING: an update on conflict may change the key.
+            int j = i + 1;
+            if (!at(t, j).word("conflict")) {
+                return Optional.empty();
+            }
+            j++;
+            while (j < t.size() && !at(t, j).word("do")) {
+                j++;
+            }
+            if (!at(t, j + 1).word("nothing")) {
+                return Optional.empty();
+            }
+            i = j + 2;
+        }
+        if (at(t, i).word("returning")) {
+            while (i < t.size() && t.get(i).kind() != Kind.SEMI) {
+                i++;
+            }
+        }
+        if (!(i == t.size() || (at(t, i).kind() == Kind.SEMI && i == t.size() - 1))) {
+            return Optional.empty();
         }
         return Optional.of(new Candidates(table, List.copyOf(keys)));
     }

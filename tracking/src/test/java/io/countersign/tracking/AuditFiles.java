@@ -18,25 +18,9 @@ import java.util.StringJoiner;
  */
 final class AuditFiles {
 
-    static final String STATEMENTS_DDL = """
-            CREATE TABLE statements (
-              seq BIGINT, instance_id VARCHAR, prev_hash VARCHAR, hash VARCHAR,
-              started TIMESTAMPTZ, ended TIMESTAMPTZ, agent VARCHAR, owner VARCHAR, session_id VARCHAR,
-              client_address VARCHAR, protocol VARCHAR, database VARCHAR, sql VARCHAR, fingerprint VARCHAR,
-              parameters VARCHAR[], statement_kinds VARCHAR[], categories STRUCT(category VARCHAR, reason VARCHAR)[],
-              tables_read VARCHAR[], tables_written VARCHAR[], columns_read VARCHAR[], columns_written VARCHAR[],
-              decision VARCHAR, decision_rule VARCHAR, approved_by VARCHAR, request_id VARCHAR, decision_reason VARCHAR,
-              rows_returned BIGINT, rows_affected BIGINT, bytes_sent BIGINT, error_code VARCHAR, error_message VARCHAR,
-              duration_us BIGINT, result_columns VARCHAR[], row_keys VARCHAR[], row_keys_capped BOOLEAN, settled_by VARCHAR,
-              dt DATE)
-            """;
+    static final String STATEMENTS_DDL = "CREATE TABLE statements (" + AuditViews.STATEMENT_COLUMNS + ")";
 
-    static final String APPROVALS_DDL = """
-            CREATE TABLE approvals (
-              seq BIGINT, instance_id VARCHAR, prev_hash VARCHAR, hash VARCHAR,
-              occurred_at TIMESTAMPTZ, event VARCHAR, request_id VARCHAR, reviewer VARCHAR, channel VARCHAR, verdict VARCHAR,
-              comment VARCHAR, tier VARCHAR, agent VARCHAR, owner VARCHAR, sql VARCHAR, dt DATE)
-            """;
+    static final String APPROVALS_DDL = "CREATE TABLE approvals (" + AuditViews.APPROVAL_COLUMNS + ")";
 
     /** One statement record; {@code usage} null for statements that never ran (denied). */
     record StatementRow(Instant started, String agent, String sessionId, String sql, String kind,

@@ -34,6 +34,7 @@ class TrackedStatementTest {
     @BeforeAll
     static void setUp() throws Exception {
         db.execute(TrackingFixture.SCHEMA);
+        db.execute("CREATE TABLE ledger (id int PRIMARY KEY, note text)");
         resolver = TrackingFixture.resolver(db);
         pg = TrackingFixture.raw(db);
     }
@@ -223,6 +224,20 @@ class TrackedStatementTest {
         StatementUsage orred = replay(track(tracker, "a1", write(or, "UPDATE", "public.customers"), List.of()), pg.query(or).get(0), T);
         assertThat(orred.rowsAffected()).isEqualTo(2);
         assertThat(orred.keys()).isEmpty();
+    }
+
+    @Test
+    void insertWithoutReturningTakesKeysFromItsValues() throws Exception {
+        String sql = "INSERT INTO ledger (id, note) VALUES (101, 'n'), (102, 'm')";
+        StatementUsage u = replay(track(tracker(), "a1", write(sql, "INSERT", "public.ledger"), List.of()), pg.query(sql).get(0), T);
+        assertThat(u.rowsAffected()).isEqualTo(2);
+        assertThat(u.keysOf("public.ledger")).containsExactly("101", "102");
+
+        // One of two conflicts and is skipped: which one is not the tracker's to guess from the count alone.
+        String again = "INSERT INTO ledger (id, note) VALUES (102, 'dup'), (103, 'new') ON CONFLICT DO NOTHING";
+        StatementUsage partial = replay(track(tracker(), "a1", write(again, "INSERT", "public.ledger"), List.of()), pg.query(again).get(0), T);
+        assertThat(partial.rowsAffected()).isEqualTo(1);
+        assertThat(partial.keys()).isEmpty();
     }
 
     @Test

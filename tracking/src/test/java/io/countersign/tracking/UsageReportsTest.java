@@ -235,6 +235,44 @@ class UsageReportsTest {
     }
 
     @Test
+    void sqlViewsAnswerLikeTheReports(@TempDir Path empty) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:")) {
+            AuditViews.create(c, audit);
+            try (java.sql.Statement s = c.createStatement()) {
+                List<String> usage = new ArrayList<>();
+                try (java.sql.ResultSet rs = s.executeQuery("SELECT agent, \"table\", sum(statements), sum(rows_read), sum(rows_written)"
+                        + " FROM usage_by_agent_table WHERE day >= DATE '2026-11-01' GROUP BY ALL ORDER BY 1, 2")) {
+                    while (rs.next()) {
+                        usage.add(rs.getString(1) + " " + rs.getString(2) + " " + rs.getLong(3) + " " + rs.getLong(4) + " " + rs.getLong(5));
+                    }
+                }
+                assertThat(usage).containsExactly("alice-bot public.customers 3 34 0", "bob-bot public.customers 1 0 1",
+                        "bob-bot public.items 1 0 2", "bob-bot public.vault 1 1 0", "carol-bot public.customers 1 1 0");
+                List<String> touched = new ArrayList<>();
+                try (java.sql.ResultSet rs = s.executeQuery("SELECT agent, action FROM rows_touched"
+                        + " WHERE \"table\" = 'public.customers' AND \"key\" = '2' ORDER BY started")) {
+                    while (rs.next()) {
+                        touched.add(rs.getString(1) + " " + rs.getString(2));
+                    }
+                }
+                assertThat(touched).containsExactly("alice-bot read", "bob-bot changed", "carol-bot read", "alice-bot read");
+                try (java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM approvals WHERE event = 'decision'")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isEqualTo(2);
+                }
+            }
+        }
+        // No files yet: the views exist and are empty.
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:"); java.sql.Statement s = c.createStatement()) {
+            AuditViews.create(c, empty);
+            try (java.sql.ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM usage_by_agent_table) + (SELECT count(*) FROM rows_touched)")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isZero();
+            }
+        }
+    }
+
+    @Test
     void badInputGetsAClearError(@TempDir Path empty) {
         assertThatThrownBy(() -> TimeRange.parse("last week", null, NOW)).hasMessageContaining("--since 'last week' is not a time");
         assertThatThrownBy(() -> TimeRange.parse("2026-11-22", "2026-11-20", NOW)).hasMessageContaining("make --since earlier than --until");

@@ -55,6 +55,28 @@ class WhereKeyMatcherTest {
     }
 
     @Test
+    void insertValuesNameTheirKeys() {
+        assertThat(keys("INSERT INTO customers (id, email, name) VALUES (41, 'x', lower('Y')), (42, $1, 'z')", "public.customers", "e"))
+                .containsExactly("41", "42");
+        assertThat(keys("insert into orders (amount, line, customer_id) values (5, 1, 9) on conflict (customer_id, line) do nothing returning *;",
+                "public.orders")).containsExactly("(9,1)");
+        assertThat(keys("INSERT INTO devices (label, id) VALUES ('g', ?)", "public.devices", "6F1C2A9E-4B7D-4C1E-9A3B-0D2E5F8A7B61"))
+                .containsExactly("6f1c2a9e-4b7d-4c1e-9a3b-0d2e5f8a7b61");
+        for (String sql : List.of(
+                "INSERT INTO items (title) VALUES ('no key given')",
+                "INSERT INTO customers VALUES (1, 'a', 'b')",
+                "INSERT INTO customers (id, name) VALUES (1 + 1, 'a')",
+                "INSERT INTO customers (id, name) VALUES (NULL, 'a')",
+                "INSERT INTO customers (id, name) VALUES (1, 'a', 'extra')",
+                "INSERT INTO customers (id, name) SELECT id, name FROM customers",
+                "INSERT INTO customers (id, name) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET id = 2",
+                "INSERT INTO customers (id, name) VALUES (1, 'a'); DELETE FROM customers")) {
+            String table = sql.contains("items") ? "public.items" : "public.customers";
+            assertThat(match(sql, table)).as(sql).isEmpty();
+        }
+    }
+
+    @Test
     void anythingUncertainClaimsNothing() {
         for (String sql : List.of(
                 "UPDATE customers SET name = 'a' WHERE id = 1 OR id = 2",
@@ -79,7 +101,6 @@ class WhereKeyMatcherTest {
                 "DELETE FROM devices WHERE id = 'not-a-uuid'",
                 "DELETE FROM customers WHERE id = 'abc'",
                 "DELETE FROM customers WHERE id = $3",
-                "INSERT INTO customers VALUES (1, 'a', 'b')",
                 "SELECT * FROM customers WHERE id = 1")) {
             String table = sql.contains("orders") && !sql.contains("customers") ? "public.orders"
                     : sql.contains("notes") ? "public.notes" : sql.contains("tags") ? "public.tags"

@@ -154,6 +154,10 @@ class ConfigLoaderTest {
     void wrongTypes() {
         assertThat(failure(VALID.replace("port: 7000", "port: seven")).getMessage())
                 .isEqualTo("test.yaml: listeners.postgres.port: 'seven' is not valid here; expected a whole number");
+        assertThat(failure(VALID.replace("port: 7000", "port: 7000.5")).getMessage())
+                .startsWith("test.yaml: listeners.postgres.port: ").endsWith("expected a whole number");
+        assertThat(failure(VALID.replace("port: 7000", "port: ${P}"), Map.of("SHOP_PW", "x", "P", "70x")).getMessage())
+                .isEqualTo("test.yaml: listeners.postgres.port: '70x' is not valid here; expected a whole number");
         assertThat(failure(VALID.replace("backends: [shop]", "backends: {shop: true}")).getMessage())
                 .isEqualTo("test.yaml: agents[0].backends: wrong kind of value; expected a list");
         assertThat(failure(VALID.replace("    owner: Ravi", "    owner: [Ravi]")).getMessage())

@@ -99,9 +99,37 @@ public final class ExplainLayer {
         } catch (UserFunctionException ex) {
             return unanalysable(pending, "calls user-defined function " + ex.getMessage()
                     + ", so the database's EXPLAIN is not run (planning could execute it)");
-        } catch (SQLException | RuntimeException ex) {
+        } catch (SQLException ex) {
+            if (FAILS_AT_BACKEND.contains(ex.getSQLState())) {
+                return failsAtBackend(pending, ex);
+            }
+            return unanalysable(pending, "the database's EXPLAIN failed: " + ex.getMessage());
+        } catch (RuntimeException ex) {
             return unanalysable(pending, "the database's EXPLAIN failed: " + ex.getMessage());
         }
+    }
+
+    /**
+     * Name-resolution errors: the statement names a relation, column, function or schema the database
+     * does not have. Running it fails with the same error during the same parse analysis, before any
+     * row is read, so it is settled as harmless and the agent gets the backend's own error instead of a
+     * hold for a statement that cannot run. (Syntax errors are not here: some valid statements cannot be
+     * wrapped in EXPLAIN.)
+     */
+    private static final java.util.Set<String> FAILS_AT_BACKEND = java.util.Set.of(
+            "42P01", "42703", "42883", "3F000", // PostgreSQL: undefined table, column, function, schema
+            "42S02", "42S22");                  // MySQL/MariaDB: unknown table, unknown column
+
+    private static StatementAnalysis failsAtBackend(StatementAnalysis p, SQLException ex) {
+        Draft d = new Draft(p.kind());
+        d.tablesRead.addAll(p.tablesRead());
+        d.functions.addAll(p.functions());
+        for (var f : p.findings()) {
+            if (f.category() != Category.UNANALYSABLE) {
+                d.flag(f.category(), f.reason());
+            }
+        }
+        return d.freeze(p.sql(), p.fingerprint(), SettledBy.EXPLAIN);
     }
 
     private static StatementAnalysis unanalysable(StatementAnalysis p, String reason) {

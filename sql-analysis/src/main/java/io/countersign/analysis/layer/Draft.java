@@ -17,6 +17,8 @@ public final class Draft {
     public final Set<String> columnsRead = new LinkedHashSet<>();
     public final Set<String> columnsWritten = new LinkedHashSet<>();
     public final Set<String> functions = new LinkedHashSet<>();
+    /** A whole table copied to the client (COPY t TO STDOUT): an export when the table is large. */
+    public String wholeTableCopy;
     private final List<Finding> findings = new ArrayList<>();
 
     public Draft(String kind) {

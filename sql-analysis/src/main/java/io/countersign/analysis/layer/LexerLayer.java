@@ -274,7 +274,12 @@ public final class LexerLayer {
             d.flag(Category.DANGEROUS_FUNCTION, "COPY with a server file reads or writes the database server's file system");
         }
         if (tk.size() > 1 && tk.get(1).type() == TokenType.LPAREN) {
-            d.flag(Category.EXPORT, "COPY (query) TO exports the query's rows");
+            // To the client (psql's \copy, CopyManager): an export only when the query reads sensitive
+            // columns or an unbounded large table, which the query's own analysis finds. To a server
+            // file or program it is always one.
+            if (!stdio) {
+                d.flag(Category.EXPORT, "COPY (query) TO a server file or program exports the query's rows");
+            }
             return new LexerOutcome.Query(2, queryEnd < 0 ? tk.size() : queryEnd, "export");
         }
         QualifiedName target = facts.relations().isEmpty() ? null : facts.relations().get(0);
@@ -313,7 +318,11 @@ public final class LexerLayer {
         if (to) {
             d.tablesRead.add(name);
             d.columnsRead.addAll(touched);
-            d.flag(Category.EXPORT, "COPY " + name + " TO exports the whole table");
+            if (!stdio) {
+                d.flag(Category.EXPORT, "COPY " + name + " TO a server file or program exports the whole table");
+            } else {
+                d.wholeTableCopy = name; // an export when the table is large: decided with the configured threshold
+            }
         } else {
             d.tablesWritten.add(name);
             d.columnsWritten.addAll(touched);

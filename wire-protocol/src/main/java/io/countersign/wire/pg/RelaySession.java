@@ -643,10 +643,12 @@ final class RelaySession {
         }
         if (st != null) {
             st.bytes += size;
+            if (st.blocked) {
+                return; // a refused result ends the query string for the client, as an error would
+            }
             if (st.observer != null) {
                 st.columns = ByteBufUtil.getBytes(buf, idx + 5, size - 5);
                 st.columnsChecked = false;
-                st.blocked = false;
                 checkColumns(st);
                 if (st.blocked) {
                     return;
@@ -721,7 +723,7 @@ final class RelaySession {
             // Simple query: the error ends the query string; ReadyForQuery completes the statement.
             st.bytes += size;
             if (st.error == null) {
-                st.error = st.forcedError != null ? st.forcedError : error;
+                st.error = ownError(st, error);
             }
             if (!st.blocked) {
                 forward(buf, idx, size);
@@ -735,7 +737,7 @@ final class RelaySession {
             if (e instanceof Stmt s) {
                 if (!sent) {
                     s.bytes += size;
-                    ProtocolError own = s.forcedError != null ? s.forcedError : s.error != null ? s.error : error;
+                    ProtocolError own = s.error != null ? s.error : ownError(s, error);
                     finish(s, own, !s.blocked, buf, idx, size);
                     sent = true;
                 } else {
@@ -749,6 +751,17 @@ final class RelaySession {
         if (!sent) {
             forward(buf, idx, size);
         }
+    }
+
+    /**
+     * The error a statement ended with: for a denial raised on the backend, the gate's own error
+     * (unless the backend refused even that, e.g. 25P02 in a failed transaction); else the backend's.
+     */
+    private static ProtocolError ownError(Stmt st, ProtocolError fromBackend) {
+        if (st.forcedError != null && st.forcedError.sqlState().equals(fromBackend.sqlState())) {
+            return st.forcedError;
+        }
+        return fromBackend;
     }
 
     private void readyForQuery(Stmt st, ByteBuf buf, int idx, int size) {
@@ -839,7 +852,7 @@ final class RelaySession {
 
     /** Emits the statement's one completion event and records metrics. */
     private CompletionStage<Void> complete(Stmt st, ProtocolError error, Instant ended) {
-        ProtocolError err = error != null ? error : st.forcedError != null ? st.forcedError : st.error;
+        ProtocolError err = error != null ? error : st.error != null ? st.error : st.forcedError;
         long nanos = System.nanoTime() - st.startedNanos;
         Instant end = ended != null ? ended : st.started.plusNanos(nanos);
         metrics.statements.increment();

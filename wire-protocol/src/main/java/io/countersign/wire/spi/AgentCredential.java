@@ -7,7 +7,32 @@ package io.countersign.wire.spi;
 public sealed interface AgentCredential {
 
     /** SCRAM-SHA-256 verifier (RFC 7677), as PostgreSQL stores it in pg_authid. */
-    record ScramSha256(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) implements AgentCredential {}
+    record ScramSha256(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) implements AgentCredential {
+
+        /**
+         * Parses a verifier in PostgreSQL's text form, as in pg_authid.rolpassword:
+         * {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>} (base64 parts).
+         *
+         * @throws IllegalArgumentException naming what is wrong with the text
+         */
+        public static ScramSha256 parse(String verifier) {
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("SCRAM-SHA-256\\$(\\d+):([A-Za-z0-9+/=]+)\\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)")
+                    .matcher(verifier == null ? "" : verifier.trim());
+            if (!m.matches()) {
+                throw new IllegalArgumentException("not a SCRAM-SHA-256 verifier: expected "
+                        + "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> as PostgreSQL stores it in pg_authid");
+            }
+            java.util.Base64.Decoder b64 = java.util.Base64.getDecoder();
+            byte[] stored = b64.decode(m.group(3));
+            byte[] server = b64.decode(m.group(4));
+            if (stored.length != 32 || server.length != 32) {
+                throw new IllegalArgumentException("SCRAM-SHA-256 verifier keys must be 32 bytes, got "
+                        + stored.length + " and " + server.length);
+            }
+            return new ScramSha256(b64.decode(m.group(2)), Integer.parseInt(m.group(1)), stored, server);
+        }
+    }
 
     /**
      * A clear password from the config, usable for every mechanism (SCRAM-SHA-256, MD5, cleartext

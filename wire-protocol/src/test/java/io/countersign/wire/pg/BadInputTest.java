@@ -71,6 +71,16 @@ class BadInputTest {
     }
 
     @Test
+    void gssEncryptionIsDeclinedAndStartupContinues() throws Exception {
+        try (RawClient raw = new RawClient(proxy.address)) {
+            raw.send(new byte[] {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x30});
+            assertThat(raw.in.readByte()).isEqualTo((byte) 'N');
+            raw.send(RawClient.startupPacket(Proxy.AGENT, db.name(), 196608));
+            assertThat(raw.read().type()).isEqualTo('R');
+        }
+    }
+
+    @Test
     void unsupportedProtocolVersion() throws Exception {
         try (RawClient raw = new RawClient(proxy.address)) {
             raw.send(RawClient.startupPacket("agent", db.name(), 2 << 16));

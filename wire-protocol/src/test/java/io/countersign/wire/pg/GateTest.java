@@ -135,6 +135,7 @@ class GateTest {
                 s.executeUpdate("INSERT INTO log (v) VALUES ('in tx')");
                 assertThatThrownBy(() -> s.executeQuery("SELECT 'FORBIDDEN'"))
                         .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("42501"));
+                assertThat(gate.seen.getLast().inTransaction()).isTrue();
                 assertThatThrownBy(() -> s.executeQuery("SELECT 1"))
                         .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("25P02"));
                 c.rollback();

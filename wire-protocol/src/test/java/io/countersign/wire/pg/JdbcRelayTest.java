@@ -216,4 +216,33 @@ class JdbcRelayTest {
         assertThat(timer).isNotNull();
         assertThat(timer.count()).isPositive();
     }
+
+    @Test
+    void scramVerifierMadeByPostgresItself() throws Exception {
+        String role = "cs_verifier_" + ProcessHandle.current().pid();
+        String verifier;
+        try (Connection c = db.connect(); Statement s = c.createStatement()) {
+            s.execute("SET password_encryption = 'scram-sha-256'");
+            s.execute("DROP ROLE IF EXISTS " + role);
+            s.execute("CREATE ROLE " + role + " PASSWORD 'verifier-pw'");
+            try (ResultSet rs = s.executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'")) {
+                rs.next();
+                verifier = rs.getString(1);
+            } finally {
+                s.execute("DROP ROLE " + role);
+            }
+        }
+        proxy.auth.agent("verifier-agent", io.countersign.wire.spi.AgentCredential.ScramSha256.parse(verifier));
+        Properties p = new Properties();
+        p.setProperty("user", "verifier-agent");
+        p.setProperty("password", "verifier-pw");
+        try (Connection c = DriverManager.getConnection(proxy.url(""), p); ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
+            assertThat(rs.next()).isTrue();
+        }
+        p.setProperty("password", "verifier-pw-wrong");
+        assertThatThrownBy(() -> DriverManager.getConnection(proxy.url(""), p))
+                .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28P01"));
+        assertThatThrownBy(() -> io.countersign.wire.spi.AgentCredential.ScramSha256.parse("md5abc"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("SCRAM-SHA-256$<iterations>");
+    }
 }

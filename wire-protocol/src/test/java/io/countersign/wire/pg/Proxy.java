@@ -11,7 +11,6 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A started PostgresListener in front of a test database, with one agent "agent"/"agent-pw". */
 final class Proxy implements AutoCloseable {
@@ -22,7 +21,7 @@ final class Proxy implements AutoCloseable {
     final PostgresDatabase db;
     final MapAuthenticator auth;
     final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-    final List<StatementCompletion> completions = new CopyOnWriteArrayList<>();
+    final List<StatementCompletion> completions = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     final PostgresListener listener;
     final InetSocketAddress address;
 
