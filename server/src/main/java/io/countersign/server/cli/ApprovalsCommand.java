@@ -65,7 +65,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists requests (pending ones by default).")
+    @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Lists requests (pending ones by default).")
     static final class ListRequests extends Sub {
         @Option(names = "--state", paramLabel = "STATE", defaultValue = "pending",
                 description = "pending, approved, denied, expired, withdrawn, executed, abandoned or all (default: ${DEFAULT-VALUE})")
@@ -100,7 +101,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "Shows one request: SQL, parameters, reasons, decisions.")
+    @Command(name = "show", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Shows one request: SQL, parameters, reasons, decisions.")
     static final class Show extends Sub {
         @Parameters(paramLabel = "REQUEST_ID", description = "the request id (as in the held notice)")
         String id;
@@ -112,7 +114,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "approve", mixinStandardHelpOptions = true, description = "Approves a pending request as the token's reviewer.")
+    @Command(name = "approve", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Approves a pending request as the token's reviewer.")
     static final class Approve extends Sub {
         @Parameters(paramLabel = "REQUEST_ID", description = "the request id")
         String id;
@@ -127,7 +130,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "deny", mixinStandardHelpOptions = true, description = "Denies a pending request; the agent reads the comment.")
+    @Command(name = "deny", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Denies a pending request; the agent reads the comment.")
     static final class Deny extends Sub {
         @Parameters(paramLabel = "REQUEST_ID", description = "the request id")
         String id;
@@ -164,7 +168,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "grants", mixinStandardHelpOptions = true, description = "Lists grants (active ones unless --all).")
+    @Command(name = "grants", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Lists grants (active ones unless --all).")
     static final class Grants extends Sub {
         @Option(names = "--all", description = "include expired and revoked grants")
         boolean all;
@@ -176,7 +181,8 @@ public final class ApprovalsCommand implements Runnable {
         }
     }
 
-    @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revokes a grant.")
+    @Command(name = "revoke", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = "Revokes a grant.")
     static final class Revoke extends Sub {
         @Parameters(paramLabel = "GRANT_ID", description = "the grant id (see 'approvals grants')")
         String id;

@@ -134,7 +134,7 @@ class LoadE2eTest {
             System.out.println("other agent: " + during + " queries in 3 s while " + HELD + " statements were held; worst "
                     + TimeUnit.NANOSECONDS.toMillis(otherWorstNanos.get()) + " ms");
             assertThat(during).as("queries of the other agent in 3 s while 200 are held").isGreaterThanOrEqualTo(100);
-            assertThat(TimeUnit.NANOSECONDS.toMillis(otherWorstNanos.get())).isLessThan(1_000);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(otherWorstNanos.get())).as("slowest query of the other agent, ms").isLessThan(2_000);
             assertThat(results).noneMatch(CompletableFuture::isDone);
 
             List<CompletableFuture<Void>> decisions = new ArrayList<>();
