@@ -90,6 +90,11 @@ backends:
     user: cs_bench
     password: cs-bench-backend
     tls: disable
+data-dir: $work/countersign-data
+# The audit's own cost is measured separately (BENCH_EXTRA_CONFIG can turn it back on).
+audit:
+  enabled: ${BENCH_AUDIT:-false}
+  fsync: ${BENCH_AUDIT_FSYNC:-bounded}
 agents:
   - name: bench-agent
     owner: bench@example.com

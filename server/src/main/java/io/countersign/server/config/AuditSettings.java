@@ -16,28 +16,33 @@ import java.time.Duration;
  * @param fsyncBoundMs the bound for {@code bounded}, in milliseconds (default 5)
  * @param failureMode {@code fail-closed} (default: refuse new statements while the audit cannot write) or {@code fail-open}
  * @param enabled     false turns the audit off (default true)
+ * @param rollSeconds a Parquet file is closed (and readable) at the latest this long after its first record (default 300)
  */
 public record AuditSettings(
         String directory,
         String fsync,
         @JsonProperty("fsync-bound-ms") Integer fsyncBoundMs,
         @JsonProperty("failure-mode") String failureMode,
-        Boolean enabled) implements ConfigSection {
+        Boolean enabled,
+        @JsonProperty("roll-seconds") Integer rollSeconds) implements ConfigSection {
 
-    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null);
+    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null, null);
 
     public AuditSettings {
         fsync = fsync == null ? "per-statement" : fsync;
         fsyncBoundMs = fsyncBoundMs == null ? 5 : fsyncBoundMs;
         failureMode = failureMode == null ? "fail-closed" : failureMode;
         enabled = enabled == null || enabled;
+        rollSeconds = rollSeconds == null ? 300 : rollSeconds;
     }
 
     public AuditConfig toAuditConfig(Path defaultDirectory, String instanceId) {
         Path dir = directory == null ? defaultDirectory : Path.of(directory);
         FsyncPolicy policy = fsync.equals("bounded") ? new FsyncPolicy.Bounded(Duration.ofMillis(fsyncBoundMs)) : FsyncPolicy.perStatement();
         FailureMode mode = failureMode.equals("fail-open") ? FailureMode.FAIL_OPEN : FailureMode.FAIL_CLOSED;
-        return AuditConfig.defaults(dir, instanceId).withFsync(policy).withFailureMode(mode);
+        AuditConfig defaults = AuditConfig.defaults(dir, instanceId);
+        return defaults.withFsync(policy).withFailureMode(mode)
+                .withParquetRoll(defaults.parquetRollBytes(), Duration.ofSeconds(rollSeconds));
     }
 
     @Override
@@ -47,6 +52,9 @@ public record AuditSettings(
         }
         if (fsyncBoundMs < 1) {
             problems.add(Problems.join(at, "fsync-bound-ms"), fsyncBoundMs + " is too small; expected milliseconds, at least 1");
+        }
+        if (rollSeconds < 1) {
+            problems.add(Problems.join(at, "roll-seconds"), rollSeconds + " is too small; expected seconds, at least 1");
         }
         if (!failureMode.equals("fail-closed") && !failureMode.equals("fail-open")) {
             problems.add(Problems.join(at, "failure-mode"), "'" + failureMode + "' is not a failure mode; expected fail-closed or fail-open");

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.server.config.AdminConfig;
 import io.countersign.server.config.AnalysisConfig;
 import io.countersign.server.config.ApprovalsConfig;
+import io.countersign.server.config.AuditSettings;
 import io.countersign.server.config.AgentConfig;
 import io.countersign.server.config.AuthMethod;
 import io.countersign.server.config.BackendConfig;
@@ -118,7 +119,9 @@ public final class Demo implements AutoCloseable {
                         "public.payments.card_number"), null, null, null),
                 null,
                 new ApprovalsConfig(null, "demo", admin == 0 ? null : "http://127.0.0.1:" + admin + "/console/", null, reviewers),
-                null, null);
+                // short rolls so that reports and DuckDB see a statement within seconds
+                new AuditSettings(null, null, null, null, null, 5),
+                null);
     }
 
     public InetSocketAddress postgresAddress() {
@@ -176,6 +179,10 @@ public final class Demo implements AutoCloseable {
                 String.join("\n", reviewerTokens.entrySet().stream().map(e -> "  " + e.getKey() + ": " + e.getValue()).toList()),
                 "Or from the CLI:  ./countersign approvals list --url " + admin + " --token " + reviewerTokens.get("alice"),
                 "                  ./countersign approvals approve REQUEST_ID --url " + admin + " --token " + reviewerTokens.get("alice"),
+                "",
+                "Audit trail (Parquet, readable a few seconds after each statement): " + server.config().dataPath().resolve("audit"),
+                "  ./countersign report usage --audit-dir " + server.config().dataPath().resolve("audit"),
+                "  ./countersign audit verify " + server.config().dataPath().resolve("audit"),
                 "",
                 "Admin endpoints:",
                 "  " + admin + "/healthz",

@@ -237,6 +237,11 @@ final class BackendHandler extends PgFramer {
     }
 
     @Override
+    protected void onMalformed(ChannelHandlerContext ctx, int type, RuntimeException cause) {
+        fail("the backend sent a malformed message " + RelaySession.describeType(type) + " (" + cause.getMessage() + ")", null);
+    }
+
+    @Override
     protected void onBadLength(ChannelHandlerContext ctx, int type, long length) {
         fail("the backend sent a message " + RelaySession.describeType(type) + " with invalid length " + length, null);
     }

@@ -330,6 +330,17 @@ final class FrontendHandler extends PgFramer {
     }
 
     @Override
+    protected void onMalformed(ChannelHandlerContext ctx, int type, RuntimeException cause) {
+        String what = phase == Phase.STARTUP ? "startup packet" : "message " + RelaySession.describeType(type);
+        log.info("connection from {}: malformed {}: {}", ctx.channel().remoteAddress(), what, cause.toString());
+        if (session != null) {
+            session.clientProtocolViolation("malformed " + what + ": its fields do not fit its length; the client's stream is corrupt");
+        } else {
+            fatal(ctx, "08P01", "malformed " + what + ": its fields do not fit its length; the client's stream is corrupt");
+        }
+    }
+
+    @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
             // The client closed its sending side; answer a truncated message, then close.

@@ -68,7 +68,10 @@ abstract class PgFramer extends ChannelInboundHandlerAdapter {
                     break;
                 }
                 in.readerIndex(idx + size);
-                onMessage(ctx, in, idx, size);
+                if (!safeMessage(ctx, in, idx, size)) {
+                    onBatchEnd(ctx);
+                    return;
+                }
             }
             onBatchEnd(ctx);
             if (!stopped && in.isReadable()) {
@@ -79,6 +82,27 @@ abstract class PgFramer extends ChannelInboundHandlerAdapter {
             in.release();
         }
     }
+
+    /** Runs {@link #onMessage}; a message whose fields run past its end stops the connection via {@link #onMalformed}. */
+    private boolean safeMessage(ChannelHandlerContext ctx, ByteBuf buf, int idx, int size) {
+        try {
+            onMessage(ctx, buf, idx, size);
+            return true;
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            stopped = true;
+            onMalformed(ctx, untyped ? 0 : buf.getByte(idx) & 0xFF, e);
+            return false;
+        } catch (RuntimeException e) {
+            // A bug of ours must cost this connection only, with an error, never a half-forwarded batch.
+            stopped = true;
+            org.slf4j.LoggerFactory.getLogger(getClass()).error("internal error handling a message; closing the connection", e);
+            onMalformed(ctx, untyped ? 0 : buf.getByte(idx) & 0xFF, e);
+            return false;
+        }
+    }
+
+    /** A message could not be read (its fields do not fit its length). */
+    protected abstract void onMalformed(ChannelHandlerContext ctx, int type, RuntimeException cause);
 
     /** Appends from {@code in} to the straddling message; true when it is whole and was handled. */
     private boolean completePartial(ChannelHandlerContext ctx, ByteBuf in) {
@@ -106,7 +130,7 @@ abstract class PgFramer extends ChannelInboundHandlerAdapter {
         ByteBuf whole = partial;
         partial = null;
         try {
-            onMessage(ctx, whole, whole.readerIndex(), size);
+            safeMessage(ctx, whole, whole.readerIndex(), size);
             onBatchEnd(ctx);
         } finally {
             whole.release();

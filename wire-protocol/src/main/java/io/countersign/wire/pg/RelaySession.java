@@ -102,6 +102,8 @@ final class RelaySession {
 
     /** Backend output after an observer refused a result: dropped until the next ReadyForQuery. */
     private boolean discardUntilReady;
+    /** The backend error that started a skip to Sync while no gated statement was waiting for it. */
+    private ProtocolError skippedError;
     private boolean outputPaused;
     private ByteBuf pausedFinal;
     private final ArrayDeque<ByteBuf> outWaiting = new ArrayDeque<>();
@@ -489,6 +491,10 @@ final class RelaySession {
                 });
     }
 
+    void clientProtocolViolation(String message) {
+        protocolViolation(message);
+    }
+
     private void protocolViolation(String message) {
         if (closed) {
             return;
@@ -749,6 +755,9 @@ final class RelaySession {
             }
         }
         if (!sent) {
+            // An error at Parse or Bind while the statement's Execute was still at the gate: the backend
+            // now skips to Sync, so that statement ends with this error, not with a missing result.
+            skippedError = error;
             forward(buf, idx, size);
         }
     }
@@ -767,6 +776,8 @@ final class RelaySession {
     private void readyForQuery(Stmt st, ByteBuf buf, int idx, int size) {
         txStatus = (char) buf.getByte(idx + 5);
         discardUntilReady = false;
+        ProtocolError skipped = skippedError;
+        skippedError = null;
         if (st != null && !st.extended()) {
             finish(st, null, true, buf, idx, size);
         } else {
@@ -776,7 +787,8 @@ final class RelaySession {
                     break;
                 }
                 if (e instanceof Stmt s) {
-                    complete(s, new ProtocolError("08P01", 0, "the backend ended the statement without a result", null), null);
+                    complete(s, skipped != null ? skipped
+                            : new ProtocolError("08P01", 0, "the backend ended the statement without a result", null), null);
                 }
             }
             forward(buf, idx, size);

@@ -21,6 +21,8 @@ final class Scram {
     static final int DEFAULT_ITERATIONS = 4096;
     /** Verifiers derived from configured clear passwords: PBKDF2 is costly, so derive once per password. */
     private static final Map<String, AgentCredential.ScramSha256> DERIVED = new ConcurrentHashMap<>();
+    /** Salted passwords for Countersign's own backend logins, by salt, iterations and password. */
+    private static final Map<String, byte[]> CLIENT_SALTED = new ConcurrentHashMap<>();
 
     private Scram() {}
 
@@ -202,7 +204,10 @@ final class Scram {
             if (nonce == null || salt == null || iterations == null || !nonce.startsWith(clientNonce)) {
                 throw new IllegalStateException("malformed SCRAM server-first-message");
             }
-            byte[] salted = saltedPassword(password, Base64.getDecoder().decode(salt), Integer.parseInt(iterations));
+            // A backend role's salt and iteration count are fixed, so PBKDF2 runs once per role rather
+            // than once per connection (it costs milliseconds of event-loop time).
+            byte[] salted = CLIENT_SALTED.computeIfAbsent(salt + "$" + iterations + "$" + password,
+                    k -> saltedPassword(password, Base64.getDecoder().decode(salt), Integer.parseInt(iterations)));
             byte[] clientKey = hmac(salted, "Client Key");
             byte[] storedKey = sha256(clientKey);
             String withoutProof = "c=biws,r=" + nonce;

@@ -134,6 +134,17 @@ class BadInputTest {
     }
 
     @Test
+    void malformedBindMessage() throws Exception {
+        try (RawClient raw = new RawClient(proxy.address).login(Proxy.AGENT, Proxy.PASSWORD, db.name())) {
+            // A Bind that claims parameters it does not contain, as the last bytes of the read.
+            raw.send(RawClient.message('B', new byte[] {0, 0, 0, 0, 0, 3}));
+            RawClient.Msg e = expectFatal(raw);
+            assertThat(e.field('C')).isEqualTo("08P01");
+            assertThat(e.field('M')).contains("malformed message 'B'");
+        }
+    }
+
+    @Test
     void clientDisconnectsMidCopy() throws Exception {
         try (RawClient raw = new RawClient(proxy.address).login(Proxy.AGENT, Proxy.PASSWORD, db.name())) {
             raw.send(RawClient.query("COPY sink FROM STDIN"));

@@ -343,7 +343,7 @@ class GateTest {
             }
         }
         assertThat(rowsSeen).hasSize(2 * 3 * 3);
-        var refused = proxy.completions.stream().filter(c -> c.request().sql().contains("ssn")).toList();
+        var refused = proxy.completions.stream().filter(c -> c.request().sql().contains("name, ssn")).toList();
         assertThat(refused).isNotEmpty().allSatisfy(c -> {
             assertThat(c.rowsReturned()).isZero();
             assertThat(c.error().message()).contains("sensitive");
@@ -391,10 +391,86 @@ class GateTest {
                 assertThat(expected.getSQLState()).isEqualTo("22012");
             }
         }
-        assertThat(proxy.completions).hasSize(3);
-        assertThat(proxy.completions.get(0).error()).isNull();
-        assertThat(proxy.completions.get(1).error().sqlState()).isEqualTo("42501");
-        assertThat(proxy.completions.get(2).error().sqlState()).isEqualTo("22012");
-        assertThat(proxy.completions).allSatisfy(c -> assertThat(c.ended()).isAfterOrEqualTo(c.started()));
+        List<io.countersign.wire.spi.StatementCompletion> done = List.copyOf(proxy.completions);
+        assertThat(done).hasSize(3);
+        assertThat(done.get(0).error()).isNull();
+        assertThat(done.get(1).error().sqlState()).isEqualTo("42501");
+        assertThat(done.get(2).error().sqlState()).isEqualTo("22012");
+        assertThat(done).allSatisfy(c -> assertThat(c.ended()).isAfterOrEqualTo(c.started()));
+    }
+
+    @Test
+    void refusedResultEndsAMultiStatementQuery() throws Exception {
+        gate.rule = r -> new GateDecision.Allow(null, NO_SSN);
+        try (RawClient raw = new RawClient(proxy.address).login(Proxy.AGENT, Proxy.PASSWORD, db.name())) {
+            raw.send(RawClient.query("SELECT id FROM people; SELECT ssn FROM people; SELECT 'after'"));
+            List<RawClient.Msg> msgs = raw.readUntil('Z');
+            assertThat(msgs.stream().map(RawClient.Msg::type).toList()).containsExactly('T', 'D', 'D', 'C', 'E', 'Z');
+            assertThat(msgs.get(4).field('M')).isEqualTo("column people.ssn is sensitive");
+            assertThat(msgs.stream().map(RawClient.Msg::text).noneMatch(t -> t.contains("111-11") || t.contains("after"))).isTrue();
+        }
+    }
+
+    @Test
+    void heldSessionsDoNotSlowOtherSessions() throws Exception {
+        gate.rule = r -> r.sql().contains("people") ? gate.hold("held") : GateDecision.ALLOW_UNOBSERVED;
+        int heldCount = 20;
+        List<RawClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < heldCount; i++) {
+                RawClient raw = new RawClient(proxy.address).login(Proxy.AGENT, Proxy.PASSWORD, db.name());
+                clients.add(raw);
+                raw.send(RawClient.query("SELECT count(*) FROM people"));
+                assertThat(raw.read().type()).isEqualTo('N');
+            }
+            assertThat(gate.held).hasSize(heldCount);
+            long t0 = System.nanoTime();
+            try (Connection c = proxy.connect(); Statement s = c.createStatement()) {
+                for (int i = 0; i < 200; i++) {
+                    try (ResultSet rs = s.executeQuery("SELECT " + i)) {
+                        rs.next();
+                        assertThat(rs.getInt(1)).isEqualTo(i);
+                    }
+                }
+            }
+            assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0)).isLessThan(20);
+            gate.held.forEach(f -> f.complete(GateDecision.ALLOW_UNOBSERVED));
+            for (RawClient raw : clients) {
+                List<RawClient.Msg> msgs = raw.readUntil('Z');
+                assertThat(msgs.get(1).text()).contains("2");
+            }
+        } finally {
+            for (RawClient raw : clients) {
+                raw.close();
+            }
+        }
+    }
+
+    @Test
+    void heldInsideATransactionThenDeniedFailsTheTransaction() throws Exception {
+        gate.rule = r -> r.sql().contains("people") ? gate.hold("held") : GateDecision.ALLOW_UNOBSERVED;
+        try (Connection c = proxy.connect()) {
+            c.setAutoCommit(false);
+            Statement s = c.createStatement();
+            s.executeUpdate("INSERT INTO log (v) VALUES ('before the held one')");
+            CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
+                try {
+                    s.executeQuery("SELECT * FROM people");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            CompletableFuture<GateDecision> held = gate.awaitHeld();
+            assertThat(gate.seen.getLast().inTransaction()).isTrue();
+            held.complete(new GateDecision.Deny(null, ProtocolError.denied("denied by reviewer dave")));
+            assertThatThrownBy(() -> run.get(10, TimeUnit.SECONDS)).hasMessageContaining("denied by reviewer dave");
+            assertThatThrownBy(() -> s.executeQuery("SELECT 1"))
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("25P02"));
+            c.rollback();
+        }
+        try (Connection c = db.connect(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM log")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
     }
 }

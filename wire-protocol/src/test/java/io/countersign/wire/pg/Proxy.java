@@ -9,7 +9,6 @@ import java.net.InetSocketAddress;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Properties;
 
 /** A started PostgresListener in front of a test database, with one agent "agent"/"agent-pw". */
@@ -21,7 +20,8 @@ final class Proxy implements AutoCloseable {
     final PostgresDatabase db;
     final MapAuthenticator auth;
     final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-    final List<StatementCompletion> completions = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    /** Every completion, in order; safe to stream while sessions still complete statements. */
+    final java.util.Queue<StatementCompletion> completions = new java.util.concurrent.ConcurrentLinkedQueue<>();
     final PostgresListener listener;
     final InetSocketAddress address;
 
