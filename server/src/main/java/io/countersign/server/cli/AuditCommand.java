@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 /** {@code countersign audit verify|export}: check the tamper-evident trail, or bundle it for an auditor. */
 @Command(name = "audit", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Verify the audit trail's hash chain and manifest, or export a self-contained bundle.",
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class})
+        subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class, AuditCommand.Sql.class})
 public final class AuditCommand implements Runnable {
 
     @picocli.CommandLine.Spec
@@ -51,6 +51,48 @@ public final class AuditCommand implements Runnable {
                     : AuditVerifier.verify(dir, SigningKeys.readPublicKey(publicKey));
             System.out.println(report.render());
             return report.ok() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "sql", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+            description = {"Runs a SQL query with DuckDB over the audit's Parquet files.",
+                    "Views: statements, approvals, usage_by_agent_table, rows_touched.",
+                    "Example: countersign audit sql DIR \"SELECT agent, count(*) FROM statements GROUP BY agent\""})
+    static final class Sql implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "DIR", description = "the audit directory")
+        Path dir;
+
+        @Parameters(index = "1", paramLabel = "QUERY", description = "a DuckDB SQL query")
+        String query;
+
+        @Option(names = "--format", defaultValue = "table", paramLabel = "table|csv|json", description = "output format (default: ${DEFAULT-VALUE})")
+        String format;
+
+        @Override
+        public Integer call() throws Exception {
+            existingDirectory(dir);
+            io.countersign.tracking.ReportFormat f = io.countersign.tracking.ReportFormat.parse(format);
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:")) {
+                io.countersign.tracking.AuditViews.create(c, dir);
+                try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(query)) {
+                    var md = rs.getMetaData();
+                    java.util.List<String> columns = new java.util.ArrayList<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        columns.add(md.getColumnLabel(i));
+                    }
+                    java.util.List<java.util.List<Object>> rows = new java.util.ArrayList<>();
+                    while (rs.next()) {
+                        java.util.List<Object> row = new java.util.ArrayList<>();
+                        for (int i = 1; i <= columns.size(); i++) {
+                            Object v = rs.getObject(i);
+                            row.add(v instanceof java.sql.Array a ? java.util.Arrays.toString((Object[]) a.getArray()) : v);
+                        }
+                        rows.add(row);
+                    }
+                    System.out.print(f.render(new io.countersign.tracking.ReportTable("query", columns, rows)));
+                }
+            }
+            return 0;
         }
     }
 

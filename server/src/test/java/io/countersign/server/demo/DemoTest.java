@@ -146,7 +146,7 @@ class DemoTest {
             expectedName = rs.getString(1);
         }
         try (Connection c = agent("demo-agent-pw", "shop");
-             PreparedStatement ps = c.prepareStatement("SELECT name, email FROM customers WHERE id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT name, created_at FROM customers WHERE id = ?")) {
             for (int round = 0; round < 3; round++) { // past prepareThreshold: a named server-side statement
                 ps.setInt(1, 42);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -157,12 +157,51 @@ class DemoTest {
             }
             assertThat(c.unwrap(org.postgresql.PGConnection.class).getParameterStatus("server_version")).startsWith("16.");
         }
-        JsonNode line = log.await(n -> n.get("sql").asText().equals("SELECT name, email FROM customers WHERE id = $1"));
+        JsonNode line = log.await(n -> n.get("sql").asText().equals("SELECT name, created_at FROM customers WHERE id = $1"));
         assertThat(line.get("extended").asBoolean()).isTrue();
         assertThat(line.get("parameters").toString()).isEqualTo("[\"42\"]");
         assertThat(line.get("rowsReturned").asLong()).isEqualTo(1);
         assertThat(line.get("session").asText()).isNotBlank();
         assertThat(line.get("client").asText()).matches("127\\.0\\.0\\.1:\\d+");
+    }
+
+    @Test
+    void aSensitiveReadWaitsWithANoticeAndRunsOnceAReviewerApproves() throws Exception {
+        String token = demo.reviewerTokens().get("alice");
+        assertThat(token).startsWith("cs_");
+        try (Connection c = agent("demo-agent-pw", "shop")) {
+            var result = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT email FROM customers WHERE id = 42")) {
+                    rs.next();
+                    String notice = s.getWarnings() == null ? null : s.getWarnings().getMessage();
+                    return rs.getString(1) + "|" + notice;
+                } catch (java.sql.SQLException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            var http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + demo.adminAddress().getPort();
+            String id = null;
+            for (int i = 0; i < 200 && id == null; i++) {
+                var list = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/api/requests?state=pending"))
+                        .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                var pending = new com.fasterxml.jackson.databind.ObjectMapper().readTree(list.body());
+                if (pending.size() > 0) {
+                    id = pending.get(0).get("id").asText();
+                    assertThat(pending.get(0).get("sensitiveColumns").toString()).contains("public.customers.email");
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+            assertThat(id).as("a pending request for the sensitive read").isNotNull();
+            assertThat(result).isNotDone();
+            var approve = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/api/requests/" + id + "/approve"))
+                    .header("Authorization", "Bearer " + token).POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"comment\":\"test\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(approve.statusCode()).isEqualTo(200);
+            String got = result.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(got).contains("@example.com").contains("held for approval: request " + id);
+        }
     }
 
     @Test
@@ -190,7 +229,7 @@ class DemoTest {
         HttpResponse<String> ready = admin("/readyz");
         assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
         JsonNode body = new ObjectMapper().readTree(ready.body());
-        assertThat(body.get("checks").findValuesAsText("name")).containsExactly("postgres-listener", "backend:shop");
+        assertThat(body.get("checks").findValuesAsText("name")).containsExactly("postgres-listener", "backend:shop", "audit");
 
         try (Connection c = agent("demo-agent-pw", "shop"); Statement s = c.createStatement()) {
             s.execute("SELECT count(*) FROM payments");
