@@ -216,13 +216,37 @@ class GateTest {
             s.cancel(); // Connector/J: KILL QUERY <Countersign's id> on a second connection
             assertThatThrownBy(() -> hold.outcome().get(10, TimeUnit.SECONDS)).cause().isInstanceOf(StatementWithdrawnException.class)
                     .satisfies(e -> assertThat(((StatementWithdrawnException) e).reason()).isEqualTo(StatementWithdrawnException.Reason.CANCELLED));
+            // Connector/J reports our ERR 1317 as its own "cancelled" exception when its cancel flag is already set
             assertThatThrownBy(() -> result.get(10, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class)
-                    .rootCause().satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(1317));
+                    .rootCause().satisfies(e -> assertThat(((SQLException) e).getErrorCode() == 1317
+                            || e instanceof com.mysql.cj.jdbc.exceptions.MySQLStatementCancelledException).isTrue());
             // the connection carries on
             try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM accounts")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isEqualTo(3);
             }
+        }
+    }
+
+    @Test
+    void heldClientReceivesError1317WhenItsQueryIsKilled() throws Exception {
+        try (RawClient raw = new RawClient(proxy.port()); Connection killer = proxy.connectorJ(""); Statement s = killer.createStatement()) {
+            assertThat(raw.login(ProxyFixture.AGENT, ProxyFixture.PASSWORD, db.name()).isOk()).isTrue();
+            raw.query(0, "UPDATE accounts SET balance = -1 /* HOLD_ME */");
+            RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
+            assertThat(hold).isNotNull();
+            s.execute("KILL QUERY " + raw.connectionId);
+            RawClient.Reply r = raw.read();
+            assertThat(r.errorCode()).isEqualTo(1317);
+            assertThat(new String(r.payload(), 4, 5, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("70100");
+            assertThat(r.message()).isEqualTo("Query execution was interrupted");
+            assertThat(hold.outcome()).isCompletedExceptionally();
+            raw.send(0, new byte[] {0x0e}); // the connection carries on
+            assertThat(raw.read().isOk()).isTrue();
+        }
+        try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT MIN(balance) FROM accounts")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isNotNegative();
         }
     }
 
