@@ -11,6 +11,8 @@ import io.countersign.server.config.AgentConfig;
 import io.countersign.server.config.AuthMethod;
 import io.countersign.server.config.BackendConfig;
 import io.countersign.server.config.BackendTls;
+import io.countersign.server.config.BackendType;
+import io.countersign.server.config.MySqlListenerConfig;
 import io.countersign.server.config.CountersignConfig;
 import io.countersign.server.config.ListenersConfig;
 import io.countersign.server.config.PostgresListenerConfig;
@@ -34,20 +36,40 @@ public final class Demo implements AutoCloseable {
     public static final String AGENT_PASSWORD = "demo-agent-pw";
     public static final String AGENT_OWNER = "dana@example.com";
     public static final String DATABASE = DemoDatabase.DATABASE;
+    /** The MySQL backend's name: the same as the PostgreSQL one; agents pick by the listener they connect to. */
+    public static final String MYSQL_BACKEND = DemoMariaDb.DATABASE;
 
-    /** @param dataDir where the embedded database lives; {@code null} for a temporary directory removed on close */
-    public record Options(int pgPort, int adminPort, Path dataDir) {}
+    /** {@link Options#mysqlPort()} that starts no MariaDB and no MySQL listener. */
+    public static final int NO_MYSQL = -1;
+
+    /**
+     * @param dataDir   where the embedded databases live; {@code null} for a temporary directory removed on close
+     * @param mysqlPort the MySQL listener's port (0: a free one), or {@link #NO_MYSQL} for a PostgreSQL-only demo
+     */
+    public record Options(int pgPort, int adminPort, Path dataDir, int mysqlPort) {
+
+        /** A PostgreSQL-only demo (no embedded MariaDB). */
+        public Options(int pgPort, int adminPort, Path dataDir) {
+            this(pgPort, adminPort, dataDir, NO_MYSQL);
+        }
+
+        public boolean withMySql() {
+            return mysqlPort != NO_MYSQL;
+        }
+    }
 
     /** The demo's reviewers: two can decide anything (quorum 2 needs both), the third only dba-tier requests. */
     public static final List<String> REVIEWERS = List.of("alice", "bob", "carol");
 
     private final DemoDatabase database;
+    private final DemoMariaDb mariaDb;
     private final CountersignServer server;
     private final Map<String, String> reviewerTokens;
     private boolean closed;
 
-    private Demo(DemoDatabase database, CountersignServer server, Map<String, String> reviewerTokens) {
+    private Demo(DemoDatabase database, DemoMariaDb mariaDb, CountersignServer server, Map<String, String> reviewerTokens) {
         this.database = database;
+        this.mariaDb = mariaDb;
         this.server = server;
         this.reviewerTokens = reviewerTokens;
     }
@@ -56,17 +78,28 @@ public final class Demo implements AutoCloseable {
         // fail before spending seconds on the database when a port is taken
         ensureFree(options.pgPort(), "--pg-port");
         ensureFree(options.adminPort(), "--admin-port");
+        if (options.withMySql()) {
+            ensureFree(options.mysqlPort(), "--mysql-port");
+        }
         DemoDatabase db = DemoDatabase.start(options.dataDir());
+        DemoMariaDb mariaDb = null;
         try {
+            if (options.withMySql()) {
+                mariaDb = DemoMariaDb.start(options.dataDir() == null ? null : options.dataDir().resolve("mariadb"));
+            }
             Map<String, String> tokens = new LinkedHashMap<>();
             for (String r : REVIEWERS) {
                 tokens.put(r, newToken());
             }
             Path state = options.dataDir() != null ? options.dataDir().resolve("countersign") : db.directory().resolveSibling(
                     db.directory().getFileName() + "-countersign");
-            CountersignServer server = CountersignServer.of(config(options, db.port(), state, tokens)).start();
-            return new Demo(db, server, tokens);
+            CountersignServer server = CountersignServer.of(
+                    config(options, db.port(), mariaDb == null ? NO_MYSQL : mariaDb.port(), state, tokens)).start();
+            return new Demo(db, mariaDb, server, tokens);
         } catch (Exception | Error e) {
+            if (mariaDb != null) {
+                mariaDb.close();
+            }
             db.close();
             throw e;
         }
@@ -93,8 +126,18 @@ public final class Demo implements AutoCloseable {
         return config(options, backendPort, Path.of("countersign-demo-state"), Map.of());
     }
 
-    /** The demo's configuration with its state directory and reviewer tokens. */
+    /** The demo's configuration with its state directory and reviewer tokens (PostgreSQL only). */
     public static CountersignConfig config(Options options, int backendPort, Path state, Map<String, String> reviewerTokens) {
+        return config(options, backendPort, NO_MYSQL, state, reviewerTokens);
+    }
+
+    /**
+     * The demo's configuration. With a MariaDB port, a second backend {@code shop} of type mysql
+     * (the embedded MariaDB, as root) behind a MySQL listener; the agent reaches both, each
+     * through the listener of its protocol, under the same policy and sensitive columns.
+     */
+    public static CountersignConfig config(Options options, int backendPort, int mariaDbPort, Path state,
+                                           Map<String, String> reviewerTokens) {
         ArrayNode reviewers = JsonNodeFactory.instance.arrayNode();
         reviewerTokens.forEach((name, token) -> {
             ObjectNode r = reviewers.addObject();
@@ -108,15 +151,29 @@ public final class Demo implements AutoCloseable {
             r.put("token", token);
         });
         int admin = options.adminPort();
+        boolean mysql = mariaDbPort != NO_MYSQL;
+        PostgresListenerConfig pg = new PostgresListenerConfig("127.0.0.1", options.pgPort(),
+                new TlsConfig(null, null, true, false), List.of(AuthMethod.SCRAM_SHA_256));
+        List<BackendConfig> backends = new java.util.ArrayList<>();
+        backends.add(new BackendConfig(DATABASE, "127.0.0.1", backendPort, DATABASE, "postgres", null, BackendTls.DISABLE));
+        List<String> sensitive = new java.util.ArrayList<>(List.of("public.customers.email", "public.customers.phone",
+                "public.customers.ssn", "public.payments.card_number"));
+        if (mysql) {
+            // PostgreSQL and MySQL backends are separate namespaces: agents pick one by the listener they connect to
+            backends.add(new BackendConfig(MYSQL_BACKEND, "127.0.0.1", mariaDbPort, DemoMariaDb.DATABASE, DemoMariaDb.USER,
+                    null, BackendTls.DISABLE, BackendType.MYSQL));
+            // in MySQL the schema is the database
+            sensitive.addAll(List.of("shop.customers.email", "shop.customers.phone", "shop.customers.ssn",
+                    "shop.payments.card_number"));
+        }
         return new CountersignConfig(
-                new ListenersConfig(new PostgresListenerConfig("127.0.0.1", options.pgPort(),
-                        new TlsConfig(null, null, true, false), List.of(AuthMethod.SCRAM_SHA_256))),
+                new ListenersConfig(pg, mysql ? new MySqlListenerConfig("127.0.0.1", options.mysqlPort(), null, null) : null),
                 new AdminConfig("127.0.0.1", options.adminPort()),
-                List.of(new BackendConfig(DATABASE, "127.0.0.1", backendPort, DATABASE, "postgres", null, BackendTls.DISABLE)),
-                List.of(new AgentConfig(AGENT, AGENT_OWNER, AGENT_PASSWORD, null, List.of("demo"), List.of(DATABASE))),
+                backends,
+                List.of(new AgentConfig(AGENT, AGENT_OWNER, AGENT_PASSWORD, null, List.of("demo"),
+                        List.of(DATABASE))),
                 state.toString(),
-                new AnalysisConfig(List.of("public.customers.email", "public.customers.phone", "public.customers.ssn",
-                        "public.payments.card_number"), null, null, null),
+                new AnalysisConfig(sensitive, null, null, null),
                 null,
                 new ApprovalsConfig(null, "demo", admin == 0 ? null : "http://127.0.0.1:" + admin + "/console/", null, reviewers),
                 // short rolls so that reports and DuckDB see a statement within seconds
@@ -130,6 +187,22 @@ public final class Demo implements AutoCloseable {
 
     public InetSocketAddress adminAddress() {
         return server.adminAddress();
+    }
+
+    /** The MySQL listener's address, or {@code null} in a PostgreSQL-only demo. */
+    public InetSocketAddress mysqlAddress() {
+        return server.mysqlAddress();
+    }
+
+    /** The embedded MariaDB behind the MySQL listener, or {@code null} in a PostgreSQL-only demo. */
+    public DemoMariaDb mariaDb() {
+        return mariaDb;
+    }
+
+    /** The mysql command line that connects as the demo agent (it asks for {@link #AGENT_PASSWORD}), or {@code null}. */
+    public String mysqlCommand() {
+        InetSocketAddress a = mysqlAddress();
+        return a == null ? null : "mysql -h 127.0.0.1 -P " + a.getPort() + " -u " + AGENT + " -p " + MYSQL_BACKEND;
     }
 
     /** Reviewer name to bearer token, made fresh at every start. */
@@ -169,6 +242,12 @@ public final class Demo implements AutoCloseable {
                 "  " + psqlCommand(),
                 "  JDBC: jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE + "?user=" + AGENT + "&password=" + AGENT_PASSWORD + "&sslmode=require",
                 "",
+                mysqlAddress() == null ? "" : String.join("\n",
+                        "Or over the MySQL protocol (password " + AGENT_PASSWORD + "; the mariadb client works too):",
+                        "  " + mysqlCommand(),
+                        "  JDBC: jdbc:mariadb://127.0.0.1:" + mysqlAddress().getPort() + "/" + MYSQL_BACKEND + "?user=" + AGENT
+                                + "&password=" + AGENT_PASSWORD + "&jdbcCompliantTruncation=false",
+                        ""),
                 "Try:  SELECT name, email FROM customers ORDER BY id LIMIT 5;",
                 "      \\copy (SELECT * FROM orders WHERE status = 'paid') TO 'paid-orders.csv' CSV HEADER",
                 "",
@@ -192,6 +271,9 @@ public final class Demo implements AutoCloseable {
                 "Backend: embedded PostgreSQL at 127.0.0.1:" + database.port() + ", database " + DATABASE + " ("
                         + ShopData.CUSTOMERS + " customers, " + ShopData.ORDERS + " orders, their payments), data in "
                         + database.directory() + (database.temporary() ? " (removed on exit)" : ""),
+                mariaDb == null ? "" : "Backend: embedded MariaDB at 127.0.0.1:" + mariaDb.port() + ", database "
+                        + DemoMariaDb.DATABASE + " (the same rows), data in " + mariaDb.directory()
+                        + (mariaDb.temporary() ? " (removed on exit)" : ""),
                 "Every statement through Countersign is logged below as one JSON line.",
                 "Stop with Ctrl-C.",
                 "");
@@ -208,6 +290,9 @@ public final class Demo implements AutoCloseable {
         }
         closed = true;
         server.close();
+        if (mariaDb != null) {
+            mariaDb.close();
+        }
         database.close();
     }
 }

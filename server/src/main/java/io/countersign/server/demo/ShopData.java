@@ -30,6 +30,7 @@ public final class ShopData {
 
     private ShopData() {}
 
+    /** Creates and fills the shop tables in a PostgreSQL database. */
     public static void create(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("""
@@ -57,6 +58,46 @@ public final class ShopData {
             s.execute("CREATE INDEX orders_customer ON orders(customer_id)");
             s.execute("CREATE INDEX payments_order ON payments(order_id)");
         }
+        insertRows(c);
+    }
+
+    /**
+     * Creates and fills the same tables in a MySQL/MariaDB database: the same columns and rows, in
+     * MySQL's types (VARCHAR where PostgreSQL has text, so email can stay UNIQUE; DATETIME(6)).
+     */
+    public static void createMySql(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("""
+                    CREATE TABLE customers (
+                        id         INT PRIMARY KEY,
+                        name       VARCHAR(100) NOT NULL,
+                        email      VARCHAR(190) NOT NULL UNIQUE,
+                        phone      VARCHAR(40),
+                        ssn        VARCHAR(20),
+                        created_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""");
+            s.execute("""
+                    CREATE TABLE orders (
+                        id          INT PRIMARY KEY,
+                        customer_id INT NOT NULL,
+                        total       DECIMAL(10,2) NOT NULL,
+                        status      VARCHAR(20) NOT NULL,
+                        created_at  DATETIME(6) NOT NULL,
+                        KEY orders_customer (customer_id),
+                        FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""");
+            s.execute("""
+                    CREATE TABLE payments (
+                        id          INT PRIMARY KEY,
+                        order_id    INT NOT NULL,
+                        card_number VARCHAR(19) NOT NULL,
+                        amount      DECIMAL(10,2) NOT NULL,
+                        paid_at     DATETIME(6) NOT NULL,
+                        KEY payments_order (order_id),
+                        FOREIGN KEY (order_id) REFERENCES orders(id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""");
+        }
+        insertRows(c);
+    }
+
+    private static void insertRows(Connection c) throws SQLException {
         Random rnd = new Random(20261128L);
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);

@@ -82,7 +82,7 @@ public final class CountersignGate implements StatementGate {
     public GateDecision decide(StatementRequest request) {
         String agentName = request.session().agent();
         AgentConfig agent = config.agent(agentName);
-        BackendAnalysis backend = pipeline.backend(request.session().database());
+        BackendAnalysis backend = pipeline.backend(request.session().protocol(), request.session().database());
         if (agent == null || backend == null) {
             return new GateDecision.Deny(null, ProtocolError.denied("Countersign has no agent '" + agentName + "' with backend '"
                     + request.session().database() + "' any more (config changed?); reconnect"));

@@ -63,7 +63,7 @@ public final class AuditingListener implements StatementListener {
             approvals.markExecutedAsync(ctx.requestId());
         }
         if (ctx != null && ctx.analysis() != null && c.error() == null && changesCatalog(ctx.analysis().statements())) {
-            BackendAnalysis b = pipeline.backend(c.request().session().database());
+            BackendAnalysis b = pipeline.backend(c.request().session().protocol(), c.request().session().database());
             if (b != null) {
                 b.catalogs().markStale();
             }

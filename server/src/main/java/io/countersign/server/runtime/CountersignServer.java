@@ -99,7 +99,7 @@ public final class CountersignServer implements AutoCloseable {
                         : ReadinessCheck.Status.notReady("the MySQL listener is not bound"));
             }
             for (BackendConfig b : config.backends()) {
-                admin.addReadinessCheck("backend:" + b.name(),
+                admin.addReadinessCheck(b.type() == BackendType.MYSQL ? "backend:mysql:" + b.name() : "backend:" + b.name(),
                         b.type() == BackendType.MYSQL ? () -> mysqlGreets(b) : new BackendProbe(b));
             }
             if (gate == null) {

@@ -1,0 +1,121 @@
+package io.countersign.server.mysql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.countersign.analysis.Dialect;
+import io.countersign.server.auth.ConfigAgentAuthenticator;
+import io.countersign.server.config.BackendConfig;
+import io.countersign.server.config.BackendType;
+import io.countersign.server.config.ConfigException;
+import io.countersign.server.config.ConfigLoader;
+import io.countersign.server.config.CountersignConfig;
+import io.countersign.server.config.MySqlAuthMethod;
+import io.countersign.wire.spi.AgentAuthenticator.Route;
+import io.countersign.wire.spi.Protocol;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** listeners.mysql, backend types, and which listener's agents reach which backends. */
+class MySqlConfigTest {
+
+    static final String BOTH = """
+            listeners:
+              postgres: {port: 0}
+              mysql: {port: 0}
+            backends:
+              - name: pgdb
+                host: 127.0.0.1
+                user: postgres
+              - name: shop
+                type: mysql
+                host: 127.0.0.1
+                user: root
+            agents:
+              - name: bot
+                owner: dana@example.com
+                password: pw
+                backends: ["*"]
+            """;
+
+    static CountersignConfig parse(String yaml) {
+        return ConfigLoader.parse(yaml, "test.yaml", Map.of());
+    }
+
+    @Test
+    void backendTypeDefaultsToPostgresqlAndPicksPortAndDialect() {
+        CountersignConfig c = parse(BOTH);
+        BackendConfig pg = c.backends().get(0);
+        BackendConfig my = c.backends().get(1);
+        assertThat(pg.type()).isEqualTo(BackendType.POSTGRESQL);
+        assertThat(pg.port()).isEqualTo(5432);
+        assertThat(my.type()).isEqualTo(BackendType.MYSQL);
+        assertThat(my.port()).isEqualTo(3306);
+        assertThat(my.type().dialect()).isEqualTo(Dialect.MYSQL);
+        assertThat(c.listeners().mysql().host()).isEqualTo("127.0.0.1");
+        assertThat(c.listeners().mysql().auth())
+                .containsExactly(MySqlAuthMethod.CACHING_SHA2_PASSWORD, MySqlAuthMethod.MYSQL_NATIVE_PASSWORD);
+    }
+
+    @Test
+    void authMethodsAreMySqlPluginNames() {
+        CountersignConfig c = parse(BOTH.replace("mysql: {port: 0}", "mysql: {port: 0, auth: [mysql_native_password]}"));
+        assertThat(c.listeners().mysql().auth()).containsExactly(MySqlAuthMethod.MYSQL_NATIVE_PASSWORD);
+        assertThatThrownBy(() -> parse(BOTH.replace("mysql: {port: 0}", "mysql: {port: 0, auth: [sha256_password]}")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sha256_password");
+    }
+
+    @Test
+    void aMySqlBackendWithoutAMySqlListenerIsAConfigError() {
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(
+                () -> parse(BOTH.replace("  mysql: {port: 0}\n", "")));
+        assertThat(e).isNotNull();
+        assertThat(e.problems()).anySatisfy(p -> {
+            assertThat(p.keyPath()).isEqualTo("backends[1].type");
+            assertThat(p.problem()).contains("listeners.mysql");
+        });
+    }
+
+    @Test
+    void aMySqlListenerWithoutAMySqlBackendIsAConfigError() {
+        String yaml = BOTH.replace("""
+                  - name: shop
+                    type: mysql
+                    host: 127.0.0.1
+                    user: root
+                """, "");
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(() -> parse(yaml));
+        assertThat(e).isNotNull();
+        assertThat(e.problems()).anySatisfy(p -> {
+            assertThat(p.keyPath()).isEqualTo("listeners.mysql");
+            assertThat(p.problem()).contains("type: mysql");
+        });
+    }
+
+    @Test
+    void eachListenerRoutesOnlyToBackendsOfItsProtocol() {
+        CountersignConfig c = parse(BOTH);
+        ConfigAgentAuthenticator mysql = new ConfigAgentAuthenticator(c, Protocol.MYSQL);
+        ConfigAgentAuthenticator pg = new ConfigAgentAuthenticator(c);
+
+        assertThat(mysql.route("bot", "shop")).isInstanceOfSatisfying(Route.Backend.class,
+                b -> assertThat(b.target().port()).isEqualTo(3306));
+        assertThat(pg.route("bot", "pgdb")).isInstanceOf(Route.Backend.class);
+
+        assertThat(mysql.route("bot", "pgdb")).isInstanceOfSatisfying(Route.Refused.class, r -> {
+            assertThat(r.error().mysqlCode()).isEqualTo(1049);
+            assertThat(r.error().message()).contains("postgresql backend");
+        });
+        assertThat(pg.route("bot", "shop")).isInstanceOfSatisfying(Route.Refused.class,
+                r -> assertThat(r.error().message()).contains("mysql backend"));
+        assertThat(mysql.route("bot", null)).isInstanceOfSatisfying(Route.Refused.class, r -> {
+            assertThat(r.error().mysqlCode()).isEqualTo(1046);
+            assertThat(r.error().detail()).contains("shop").doesNotContain("pgdb");
+        });
+        assertThat(mysql.route("bot", "nosuch")).isInstanceOfSatisfying(Route.Refused.class,
+                r -> assertThat(r.error().detail()).contains("shop"));
+        assertThat(List.of(c.backends().get(1).target().database())).containsExactly("shop");
+    }
+}
