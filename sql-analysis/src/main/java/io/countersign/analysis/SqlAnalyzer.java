@@ -48,7 +48,8 @@ public final class SqlAnalyzer {
 
     public SqlAnalyzer(AnalyzerConfig config) {
         this.config = config;
-        this.cache = Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
+        // cacheSize 0 disables caching (benchmarks of the cold path)
+        this.cache = config.cacheSize() == 0 ? null : Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
     }
 
     public SqlAnalyzer() {
@@ -121,7 +122,10 @@ public final class SqlAnalyzer {
                     stats.explainFailure();
                 }
                 stats.settled(after.settledBy());
-                cache.put(new CacheKey(dialect, catalog.version(), before.fingerprint()), new Cached(after, false));
+                if (cache != null && after.settledBy() == SettledBy.EXPLAIN) {
+                    // only successes are cached: a failed EXPLAIN may be transient
+                    cache.put(new CacheKey(dialect, catalog.version(), before.fingerprint()), new Cached(after, false));
+                }
                 out.set(i, after);
                 pending.set(i, false);
             }
@@ -176,7 +180,7 @@ public final class SqlAnalyzer {
     private Cached analyzeCached(LexedStatement st, Dialect dialect, Catalog catalog) {
         String fp = Fingerprinter.fingerprint(st.tokens());
         CacheKey key = new CacheKey(dialect, catalog.version(), fp);
-        Cached c = cache.getIfPresent(key);
+        Cached c = cache == null ? null : cache.getIfPresent(key);
         if (c != null) {
             stats.hit();
             stats.settled(c.analysis().settledBy());
@@ -190,7 +194,9 @@ public final class SqlAnalyzer {
         stats.miss();
         Cached fresh = analyzeStatement(st, fp, dialect, catalog, 0);
         stats.settled(fresh.analysis().settledBy());
-        cache.put(key, fresh);
+        if (cache != null) {
+            cache.put(key, fresh);
+        }
         return fresh;
     }
 

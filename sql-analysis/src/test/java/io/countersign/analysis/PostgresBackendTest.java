@@ -139,6 +139,17 @@ class PostgresBackendTest {
     }
 
     @Test
+    void explainLayerSeesADeleteWithoutFilter() throws Exception {
+        Catalog cat = load();
+        String sql = "WITH gone AS (DELETE FROM big RETURNING id) SELECT count(*) FROM gone";
+        AnalysisResult full = analyzer.analyzeWithExplain(sql, Dialect.POSTGRESQL, cat, db::connect, executor)
+                .get(30, TimeUnit.SECONDS);
+        assertThat(full.statements().get(0).settledBy()).isEqualTo(SettledBy.EXPLAIN);
+        assertThat(full.categories()).contains(Category.DESTRUCTIVE);
+        assertThat(full.findings()).anySatisfy(f -> assertThat(f.reason()).contains("app.big"));
+    }
+
+    @Test
     void explainLayerWithParametersUsesAGenericPlan() throws Exception {
         Catalog cat = load();
         String sql = "SELECT c.name FROM customers c WHERE c.id = $1 AND c.city IS NFC NORMALIZED";

@@ -145,7 +145,9 @@ public final class CalciteLayer {
         for (SqlNode e : up.getSourceExpressionList()) {
             d.columnsRead.addAll(r.expr(e, sc, Map.of()));
         }
-        if (up.getCondition() != null) {
+        if (up.getCondition() == null) {
+            d.flag(Category.DESTRUCTIVE, "UPDATE without WHERE affects every row of " + t.qualifiedName());
+        } else {
             d.columnsRead.addAll(r.expr(up.getCondition(), sc, Map.of()));
             d.tablesRead.add(t.qualifiedName());
             if (Tautology.alwaysTrue(up.getCondition())) {
@@ -163,7 +165,9 @@ public final class CalciteLayer {
         d.tablesRead.remove(t.qualifiedName());
         d.tablesWritten.add(t.qualifiedName());
         t.columns().forEach(c -> d.columnsWritten.add(t.qualifiedName() + "." + c.name()));
-        if (del.getCondition() != null) {
+        if (del.getCondition() == null) {
+            d.flag(Category.DESTRUCTIVE, "DELETE without WHERE affects every row of " + t.qualifiedName());
+        } else {
             d.tablesRead.add(t.qualifiedName());
             d.columnsRead.addAll(r.expr(del.getCondition(), sc, Map.of()));
             if (Tautology.alwaysTrue(del.getCondition())) {

@@ -230,6 +230,11 @@ public final class ExplainLayer {
             }
             if (modify) {
                 d.tablesWritten.add(name);
+                String op = node.path("Operation").asText();
+                if ((op.equals("Delete") || op.equals("Update")) && !hasFilter(node.get("Plans"))) {
+                    d.flag(Category.DESTRUCTIVE, op.toUpperCase(Locale.ROOT) + " of " + name
+                            + " has no filter in the plan: it affects every row");
+                }
                 if (t != null) {
                     // the plan does not say which columns a write sets: count them all
                     t.columns().forEach(c -> d.columnsWritten.add(name + "." + c.name()));
@@ -260,6 +265,26 @@ public final class ExplainLayer {
                 walk(p, catalog, aliases, expressions, d);
             }
         }
+    }
+
+    private static final Set<String> FILTER_KEYS = Set.of("Filter", "Index Cond", "Recheck Cond", "TID Cond",
+            "Join Filter", "Hash Cond", "Merge Cond", "One-Time Filter");
+
+    private static boolean hasFilter(JsonNode plans) {
+        if (plans == null) {
+            return false;
+        }
+        for (JsonNode p : plans) {
+            for (String k : FILTER_KEYS) {
+                if (p.has(k)) {
+                    return true;
+                }
+            }
+            if (hasFilter(p.get("Plans"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** alias.column, alias.* and a bare alias (a whole-row reference) inside a plan expression. */
