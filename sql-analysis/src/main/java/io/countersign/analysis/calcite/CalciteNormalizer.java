@@ -217,6 +217,10 @@ public final class CalciteNormalizer {
                     default -> { }
                 }
             }
+            if (w.equals("only") && i > from && (tk.get(i - 1).isWord("from") || tk.get(i - 1).isWord("join")
+                    || tk.get(i - 1).isWord("update") || tk.get(i - 1).isWord("table"))) {
+                continue; // FROM ONLY t: inheritance children excluded, same columns
+            }
             if (dialect == Dialect.MYSQL && w.equals("replace") && i == from) {
                 emit("insert"); // REPLACE writes the same columns as INSERT (after deleting conflicting rows)
                 continue;

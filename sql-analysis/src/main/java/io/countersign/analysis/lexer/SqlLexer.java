@@ -277,6 +277,9 @@ public final class SqlLexer {
             if (inVersionedComment && s.charAt(pos) == '*' && at(pos + 1) == '/' && pos > start) {
                 break;
             }
+            if (s.charAt(pos) == ':' && at(pos + 1) == ':' && pos > start) {
+                break; // a cast after an operator: "c.*::text"
+            }
             pos++;
             if (mysql() && pos - start >= 3) {
                 break;
@@ -285,7 +288,23 @@ public final class SqlLexer {
         if (pos == start) {
             throw new SqlLexException("unexpected character '" + s.charAt(pos) + "'", pos);
         }
+        if (!mysql()) {
+            // PostgreSQL: a multi-character operator cannot end in + or - unless it contains ~ ! @ # % ^ & | ` ?
+            while (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-')
+                    && !containsAny(s, start, pos, "~!@#%^&|`?")) {
+                pos--;
+            }
+        }
         add(TokenType.OPERATOR, s.substring(start, pos), start);
+    }
+
+    private static boolean containsAny(String s, int from, int to, String chars) {
+        for (int i = from; i < to; i++) {
+            if (chars.indexOf(s.charAt(i)) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean isOpChar(char c) {
