@@ -28,6 +28,7 @@ public final class Catalog {
     private final Map<Long, Table> byOid;
     private final Map<String, List<FunctionInfo>> functions;
     private final Set<String> schemas;
+    private final Set<String> relationNames;
 
     private Catalog(Dialect dialect, String database, List<String> searchPath, List<Table> tableList,
                     List<FunctionInfo> functionList) {
@@ -55,6 +56,14 @@ public final class Catalog {
         this.byOid = Map.copyOf(o);
         this.functions = Map.copyOf(f);
         this.schemas = Set.copyOf(s);
+        java.util.HashSet<String> names = new java.util.HashSet<>();
+        tableList.forEach(tb -> names.add(tb.name().toLowerCase(Locale.ROOT)));
+        this.relationNames = Set.copyOf(names);
+    }
+
+    /** Whether any user schema has a relation with this name (it could shadow a system relation). */
+    public boolean hasRelationNamed(String name) {
+        return relationNames.contains(name.toLowerCase(Locale.ROOT));
     }
 
     public static Builder builder(Dialect dialect) {

@@ -63,7 +63,7 @@ public final class CatalogOnlyLayer {
         if (user != null) {
             return catalog.isSystemSchema(user.schema()) ? user.qualifiedName() : null;
         }
-        if (dialect == Dialect.POSTGRESQL && FunctionRules.looksLikePgSystemRelation(name)) {
+        if (dialect == Dialect.POSTGRESQL && FunctionRules.looksLikePgSystemRelation(name) && !catalog.hasRelationNamed(name)) {
             // pg_catalog is searched first unless the search path says otherwise; a user relation with the
             // same name would have resolved above
             return "pg_catalog." + name;

@@ -228,6 +228,24 @@ public final class LexerLayer {
                 return new LexerOutcome.Unsettled("SET with an expression or subquery that may read data");
             }
         }
+        // a search_path that puts pg_catalog after another schema lets user relations shadow system catalogs
+        if (dialect == Dialect.POSTGRESQL && what != null && what.isWord("search_path")) {
+            boolean seenOther = false;
+            for (int j = i + 1; j < tk.size(); j++) {
+                Token t = tk.get(j);
+                String v = t.type() == TokenType.STRING || t.isIdentifier() ? t.value().toLowerCase(Locale.ROOT) : null;
+                if (v == null || v.equals("to") || v.equals("default")) {
+                    continue;
+                }
+                if (v.contains("pg_catalog")) {
+                    if (seenOther || !v.startsWith("pg_catalog")) {
+                        return new LexerOutcome.Unsettled("search_path puts pg_catalog after another schema, so user relations could shadow system catalogs");
+                    }
+                } else {
+                    seenOther = true;
+                }
+            }
+        }
         // settings that change how the server reads quotes and backslashes would make this lexer disagree with it
         for (Token t : tk) {
             String v = t.value().toLowerCase(Locale.ROOT);
