@@ -219,7 +219,7 @@ public final class SqlAnalyzer {
                 return nested(st, fp, nested.sql(), dialect, catalog, d, nesting);
             }
             case LexerOutcome.Unsettled u -> {
-                if (CatalogOnlyLayer.settle(facts, dialect, catalog, d) && !d.has(Category.SESSION_AUTH)
+                if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, d) && !d.has(Category.SESSION_AUTH)
                         && QUERY_KINDS.contains(facts.kind())) {
                     return new Cached(d.freeze(st.sql(), fp, SettledBy.CATALOG_ONLY), false);
                 }
@@ -233,6 +233,19 @@ public final class SqlAnalyzer {
 
     private Cached query(LexedStatement st, String fp, LexerOutcome.Query q, LexicalFacts facts, Dialect dialect,
                          Catalog catalog, Draft d) {
+        // Catalog reads (most driver and BI introspection) are settled by layer 3 before Calcite: equally
+        // certain, and Calcite's parser backtracks heavily over their nested joins and derived tables
+        String kindOfQuery = io.countersign.analysis.lexer.StatementKinds.classify(st.tokens().subList(q.from(), q.to()));
+        if (kindOfQuery.equals("SELECT") && !d.has(Category.SESSION_AUTH)) {
+            Draft catalogOnly = new Draft(d.kind);
+            catalogOnly.mergeFrom(d);
+            if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, catalogOnly)) {
+                if (q.role().equals("explain")) {
+                    roleAdjust(catalogOnly, "explain", new Draft(d.kind));
+                }
+                return new Cached(catalogOnly.freeze(st.sql(), fp, SettledBy.CATALOG_ONLY), false);
+            }
+        }
         Draft layer2 = new Draft(d.kind);
         String why;
         try {
@@ -260,7 +273,7 @@ public final class SqlAnalyzer {
             why = "layer 2 failed: " + e;
         }
         String innerKind = io.countersign.analysis.lexer.StatementKinds.classify(st.tokens().subList(q.from(), q.to()));
-        if (CatalogOnlyLayer.settle(facts, dialect, catalog, d) && innerKind.equals("SELECT")
+        if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, d) && innerKind.equals("SELECT")
                 && !d.has(Category.SESSION_AUTH)) {
             if (q.role().equals("explain")) {
                 roleAdjust(d, "explain", new Draft(d.kind));
