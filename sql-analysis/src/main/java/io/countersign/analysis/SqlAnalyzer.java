@@ -46,10 +46,19 @@ public final class SqlAnalyzer {
 
     private record Cached(StatementAnalysis analysis, boolean pendingExplain) {}
 
+    private record ExactKey(Dialect dialect, long catalogVersion, String sql) {}
+
+    /**
+     * Drivers resend the same text (placeholders, not literals) over and over: an exact-text hit skips even
+     * lexing and fingerprinting. Only fully settled results are kept here.
+     */
+    private final Cache<ExactKey, AnalysisResult> exact;
+
     public SqlAnalyzer(AnalyzerConfig config) {
         this.config = config;
         // cacheSize 0 disables caching (benchmarks of the cold path)
         this.cache = config.cacheSize() == 0 ? null : Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
+        this.exact = config.cacheSize() == 0 ? null : Caffeine.newBuilder().maximumSize(Math.max(1, config.cacheSize() / 4)).build();
     }
 
     public SqlAnalyzer() {
@@ -72,6 +81,17 @@ public final class SqlAnalyzer {
         if (catalog.dialect() != dialect) {
             throw new IllegalArgumentException("catalog is for " + catalog.dialect() + " but the statement is " + dialect);
         }
+        ExactKey exactKey = exact == null ? null : new ExactKey(dialect, catalog.version(), sql);
+        if (exactKey != null) {
+            AnalysisResult hit = exact.getIfPresent(exactKey);
+            if (hit != null) {
+                for (StatementAnalysis a : hit.statements()) {
+                    stats.hit();
+                    stats.settled(a.settledBy());
+                }
+                return hit;
+            }
+        }
         List<LexedStatement> statements;
         try {
             statements = LexedStatement.split(sql, SqlLexer.tokenize(sql, dialect));
@@ -87,7 +107,11 @@ public final class SqlAnalyzer {
             out.add(c.analysis());
             pending.add(c.pendingExplain());
         }
-        return new AnalysisResult(out, pending);
+        AnalysisResult result = new AnalysisResult(out, pending);
+        if (exactKey != null && !result.needsExplain()) {
+            exact.put(exactKey, result);
+        }
+        return result;
     }
 
     /**

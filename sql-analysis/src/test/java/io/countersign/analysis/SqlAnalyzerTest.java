@@ -28,6 +28,17 @@ class SqlAnalyzerTest {
     }
 
     @Test
+    void identicalTextIsServedWithoutLexing() {
+        String sql = "SELECT name FROM products WHERE id = $1";
+        AnalysisResult first = analyzer.analyze(sql, Dialect.POSTGRESQL, pg);
+        AnalysisResult again = analyzer.analyze(new String(sql.toCharArray()), Dialect.POSTGRESQL, pg);
+        assertThat(again).isSameAs(first);
+        assertThat(analyzer.stats().snapshot().cacheHits()).isEqualTo(1);
+        AnalysisResult pending = analyzer.analyze("SELECT x FROM nowhere", Dialect.POSTGRESQL, pg);
+        assertThat(analyzer.analyze("SELECT x FROM nowhere", Dialect.POSTGRESQL, pg)).isNotSameAs(pending);
+    }
+
+    @Test
     void aNewCatalogVersionIsANewCacheKey() {
         analyzer.analyze("SELECT * FROM later", Dialect.POSTGRESQL, pg);
         Catalog withLater = Catalog.builder(Dialect.POSTGRESQL).table("public", "later", 1, List.of(), "id", "email").build();
