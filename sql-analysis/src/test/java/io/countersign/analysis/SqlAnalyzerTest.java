@@ -39,6 +39,15 @@ class SqlAnalyzerTest {
     }
 
     @Test
+    void ddlIsRecognisedForCatalogRefresh() {
+        assertThat(analyzer.analyze("CREATE TABLE t2 (id int)", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT 1; ALTER TABLE products ADD COLUMN x int", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT name INTO t3 FROM products", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT name FROM products", Dialect.POSTGRESQL, pg).changesCatalog()).isFalse();
+        assertThat(analyzer.analyze("INSERT INTO products (name) VALUES ('x')", Dialect.POSTGRESQL, pg).changesCatalog()).isFalse();
+    }
+
+    @Test
     void aNewCatalogVersionIsANewCacheKey() {
         analyzer.analyze("SELECT * FROM later", Dialect.POSTGRESQL, pg);
         Catalog withLater = Catalog.builder(Dialect.POSTGRESQL).table("public", "later", 1, List.of(), "id", "email").build();
