@@ -94,7 +94,7 @@ public final class SqlAnalyzer {
         }
         List<LexedStatement> statements;
         try {
-            statements = LexedStatement.split(sql, SqlLexer.tokenize(sql, dialect));
+            statements = LexedStatement.split(sql, SqlLexer.tokenize(sql, dialect, catalog.lexOptions()));
         } catch (SqlLexException e) {
             StatementAnalysis a = unanalysable(sql, sql, "UNKNOWN", "the SQL cannot be tokenised: " + e.getMessage(), null);
             stats.settled(SettledBy.NONE);
@@ -344,7 +344,7 @@ public final class SqlAnalyzer {
         }
         List<LexedStatement> inner;
         try {
-            inner = LexedStatement.split(innerSql, SqlLexer.tokenize(innerSql, dialect));
+            inner = LexedStatement.split(innerSql, SqlLexer.tokenize(innerSql, dialect, catalog.lexOptions()));
         } catch (SqlLexException e) {
             return new Cached(unanalysable(st.sql(), fp, d.kind, "the prepared text cannot be tokenised: " + e.getMessage(), null), false);
         }

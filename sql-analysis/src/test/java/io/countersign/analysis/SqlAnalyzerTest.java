@@ -39,6 +39,22 @@ class SqlAnalyzerTest {
     }
 
     @Test
+    void serverTokenisingSettingsComeWithTheCatalog() {
+        Catalog ansi = Catalog.builder(Dialect.MYSQL).database("shop")
+                .table("shop", "customers", 10, List.of("id"), "id", "email")
+                .lexOptions(new io.countersign.analysis.lexer.SqlLexer.Options(true, false)).build();
+        // with ANSI_QUOTES "email" is the column, not a string
+        assertThat(analyzer.analyze("SELECT \"email\" FROM customers", Dialect.MYSQL, ansi).categories())
+                .containsExactly(Category.SENSITIVE_READ);
+        // with NO_BACKSLASH_ESCAPES 'a\' ends the string, so the email read is visible
+        assertThat(analyzer.analyze("SELECT 'a\\', email FROM customers -- '", Dialect.MYSQL, ansi).categories())
+                .containsExactly(Category.SENSITIVE_READ);
+        Catalog plain = Catalog.builder(Dialect.MYSQL).database("shop")
+                .table("shop", "customers", 10, List.of("id"), "id", "email").build();
+        assertThat(analyzer.analyze("SELECT \"email\" FROM customers", Dialect.MYSQL, plain).isSafe()).isTrue();
+    }
+
+    @Test
     void ddlIsRecognisedForCatalogRefresh() {
         assertThat(analyzer.analyze("CREATE TABLE t2 (id int)", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
         assertThat(analyzer.analyze("SELECT 1; ALTER TABLE products ADD COLUMN x int", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();

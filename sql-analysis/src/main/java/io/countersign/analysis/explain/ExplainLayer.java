@@ -60,7 +60,7 @@ public final class ExplainLayer {
         Draft d;
         LexerOutcome.Query q;
         try {
-            tokens = SqlLexer.tokenize(sql, dialect);
+            tokens = SqlLexer.tokenize(sql, dialect, catalog.lexOptions());
             LexedStatement st = LexedStatement.split(sql, tokens).get(0);
             tokens = st.tokens();
             facts = LexicalAnalyzer.analyze(tokens);

@@ -25,14 +25,34 @@ public final class SqlLexer {
     /** Inside a MySQL executable comment: its closing star-slash is skipped, its content is code. */
     private boolean inVersionedComment;
 
-    private SqlLexer(String s, Dialect dialect) {
+    /**
+     * Server settings that change tokenising.
+     *
+     * @param ansiQuotes         MySQL sql_mode ANSI_QUOTES: "x" is an identifier, not a string
+     * @param backslashEscapes   backslash escapes in ordinary strings: MySQL unless NO_BACKSLASH_ESCAPES;
+     *                           PostgreSQL when standard_conforming_strings is off
+     */
+    public record Options(boolean ansiQuotes, boolean backslashEscapes) {
+        public static Options defaults(Dialect dialect) {
+            return new Options(false, dialect == Dialect.MYSQL);
+        }
+    }
+
+    private final Options options;
+
+    private SqlLexer(String s, Dialect dialect, Options options) {
         this.s = s;
         this.dialect = dialect;
         this.n = s.length();
+        this.options = options;
     }
 
     public static List<Token> tokenize(String sql, Dialect dialect) {
-        SqlLexer lx = new SqlLexer(sql, dialect);
+        return tokenize(sql, dialect, Options.defaults(dialect));
+    }
+
+    public static List<Token> tokenize(String sql, Dialect dialect, Options options) {
+        SqlLexer lx = new SqlLexer(sql, dialect, options);
         lx.run();
         return lx.out;
     }
@@ -155,16 +175,18 @@ public final class SqlLexer {
         }
         if ((c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n') && c1 == '\'') {
             pos++;
-            add(TokenType.STRING, quoted('\'', mysql()), start);
+            add(TokenType.STRING, quoted('\'', options.backslashEscapes()), start);
             return;
         }
         if (c == '\'') {
-            add(TokenType.STRING, quoted('\'', mysql()), start);
+            add(TokenType.STRING, quoted('\'', options.backslashEscapes()), start);
             return;
         }
         if (c == '"') {
-            if (mysql()) {
-                add(TokenType.STRING, quoted('"', true), start);
+            if (mysql() && options.ansiQuotes()) {
+                add(TokenType.QUOTED_IDENT, quoted('"', false), start);
+            } else if (mysql()) {
+                add(TokenType.STRING, quoted('"', options.backslashEscapes()), start);
             } else {
                 String v = quoted('"', false);
                 if (v.isEmpty()) {
