@@ -74,7 +74,13 @@ public final class ExplainLayer {
             return pending;
         }
         String inner = sql.substring(tokens.get(q.from()).start(), tokens.get(q.to() - 1).end());
-        List<String> functionNames = facts.functions().stream().map(f -> f.last().toLowerCase(Locale.ROOT)).distinct().toList();
+        List<String> functionNames = new ArrayList<>(facts.functions().stream().map(f -> f.last().toLowerCase(Locale.ROOT)).distinct().toList());
+        // planning expands views: functions their definitions call must pass the same check
+        String viewFunction = userFunctionInViews(facts, catalog, dialect, functionNames, 0, new java.util.HashSet<>());
+        if (viewFunction != null) {
+            return unanalysable(pending, "reads a view that calls user-defined function " + viewFunction
+                    + ", so the database's EXPLAIN is not run (planning could execute it)");
+        }
         try (Connection c = side.get()) {
             Draft e = dialect == Dialect.POSTGRESQL
                     ? postgres(c, inner, tokens.subList(q.from(), q.to()), functionNames, catalog, config)
@@ -102,6 +108,40 @@ public final class ExplainLayer {
         } catch (SQLException | RuntimeException ex) {
             return unanalysable(pending, "the database's EXPLAIN failed: " + ex.getMessage());
         }
+    }
+
+    /** The first user function called by a view the statement reads (recursively), adding view functions to the list. */
+    private static String userFunctionInViews(LexicalFacts facts, Catalog catalog, Dialect dialect, List<String> functionNames,
+                                              int depth, Set<String> seen) {
+        if (depth > 16) {
+            return "(views nested too deeply)";
+        }
+        for (QualifiedName r : facts.relations()) {
+            Table t = LexerLayer.resolve(r, catalog);
+            if (t == null || !t.isView() || !seen.add(t.qualifiedName())) {
+                continue;
+            }
+            LexicalFacts vf;
+            try {
+                vf = LexicalAnalyzer.analyze(SqlLexer.tokenize(t.viewDefinition(), dialect));
+            } catch (RuntimeException e) {
+                return "(unreadable definition of view " + t.qualifiedName() + ")";
+            }
+            for (QualifiedName f : vf.functions()) {
+                String name = f.last().toLowerCase(Locale.ROOT);
+                if (catalog.hasUserFunction(name)) {
+                    return name;
+                }
+                if (!functionNames.contains(name)) {
+                    functionNames.add(name);
+                }
+            }
+            String nested = userFunctionInViews(vf, catalog, dialect, functionNames, depth + 1, seen);
+            if (nested != null) {
+                return nested;
+            }
+        }
+        return null;
     }
 
     private static StatementAnalysis unanalysable(StatementAnalysis p, String reason) {
