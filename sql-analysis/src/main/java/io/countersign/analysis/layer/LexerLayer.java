@@ -529,9 +529,11 @@ public final class LexerLayer {
         }
         // set_config('role', ...) / set_config('session_authorization', ...)
         for (int i = 0; i + 2 < tk.size(); i++) {
-            if (tk.get(i).isWord("set_config") && tk.get(i + 1).type() == TokenType.LPAREN) {
+            if (tk.get(i).isIdentifier() && tk.get(i).value().equalsIgnoreCase("set_config") && tk.get(i + 1).type() == TokenType.LPAREN) {
                 Token arg = tk.get(i + 2);
-                String setting = arg.type() == TokenType.STRING ? arg.value().toLowerCase(Locale.ROOT).trim() : null;
+                // only a lone literal argument is certain: 'ro' || 'le' or any expression counts as the role
+                boolean lone = arg.type() == TokenType.STRING && i + 3 < tk.size() && tk.get(i + 3).type() == TokenType.COMMA;
+                String setting = lone ? arg.value().toLowerCase(Locale.ROOT).trim() : null;
                 if (setting == null || setting.equals("role") || setting.equals("session_authorization")
                         || setting.startsWith("session_authorization") || setting.equals("is_superuser")) {
                     d.flag(Category.SESSION_AUTH, "set_config(" + (setting == null ? "<expression>" : "'" + setting + "'")
