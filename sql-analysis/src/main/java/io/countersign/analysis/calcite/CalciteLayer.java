@@ -150,7 +150,7 @@ public final class CalciteLayer {
         } else {
             d.columnsRead.addAll(r.expr(up.getCondition(), sc, Map.of()));
             d.tablesRead.add(t.qualifiedName());
-            if (Tautology.alwaysTrue(up.getCondition())) {
+            if (Tautology.alwaysTrue(up.getCondition(), pkNames(t))) {
                 d.flag(Category.DESTRUCTIVE, "UPDATE of " + t.qualifiedName() + " with an always-true WHERE affects every row");
             }
         }
@@ -170,7 +170,7 @@ public final class CalciteLayer {
         } else {
             d.tablesRead.add(t.qualifiedName());
             d.columnsRead.addAll(r.expr(del.getCondition(), sc, Map.of()));
-            if (Tautology.alwaysTrue(del.getCondition())) {
+            if (Tautology.alwaysTrue(del.getCondition(), pkNames(t))) {
                 d.flag(Category.DESTRUCTIVE, "DELETE from " + t.qualifiedName() + " with an always-true WHERE removes every row");
             }
         }
@@ -212,6 +212,12 @@ public final class CalciteLayer {
                 d.columnsRead.addAll(r.expr(up.getCondition(), sc, Map.of()));
             }
         }
+    }
+
+    private static Set<String> pkNames(Table t) {
+        Set<String> s = new LinkedHashSet<>();
+        t.primaryKey().forEach(c -> s.add(c.toLowerCase(Locale.ROOT)));
+        return s;
     }
 
     private static String quoteName(Table t, Dialect dialect) {

@@ -24,7 +24,7 @@ public final class LexerLayer {
             "SHOW", "RESET", "BEGIN", "COMMIT", "ROLLBACK", "ROLLBACK TO SAVEPOINT", "SAVEPOINT", "RELEASE",
             "LISTEN", "NOTIFY", "UNLISTEN", "DEALLOCATE", "FETCH", "MOVE", "CLOSE", "DISCARD", "USE",
             "PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED", "CHECKPOINT", "ANALYZE", "VACUUM",
-            "UNLOCK", "LOCK", "HELP", "DESCRIBE", "START SLAVE_PLACEHOLDER");
+            "UNLOCK", "LOCK", "HELP", "DESCRIBE", "COMMENT", "REINDEX", "CLUSTER", "REFRESH", "OPTIMIZE", "CHECKSUM");
 
     private static final Set<String> PRIVILEGE_OBJECTS = set("ROLE", "USER", "GROUP", "DEFAULT PRIVILEGES", "USER MAPPING");
 
@@ -457,6 +457,11 @@ public final class LexerLayer {
                 }
                 if (tk.get(i).isWord("truncate") && i > 0) {
                     d.flag(Category.DESTRUCTIVE, "ALTER TABLE ... TRUNCATE PARTITION empties data");
+                }
+                if (tk.get(i).isWord("type") && i > 1 && i + 1 < tk.size()
+                        && (tk.get(i - 1).isWord("data") || tk.get(i - 2).isWord("column") || tk.get(i - 2).isWord("alter"))) {
+                    d.flag(Category.DESTRUCTIVE, "ALTER TABLE" + objects(facts, catalog)
+                            + " changes a column's type, rewriting (and possibly truncating) every value");
                 }
             }
             return new LexerOutcome.Settled();
