@@ -147,7 +147,17 @@ public final class MariaDbServer {
                     "--pid-file=" + dir.resolve("mysqld.pid"), "--log-error=" + dir.resolve("error.log"),
                     "--innodb-buffer-pool-size=64M", "--max-connections=500", "--max-allowed-packet=64M")
                     .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
-            Runtime.getRuntime().addShutdownHook(new Thread(server::destroy));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.destroy();
+                try {
+                    server.waitFor(20, TimeUnit.SECONDS);
+                    try (var files = Files.walk(dir)) {
+                        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                    }
+                } catch (Exception ignored) {
+                    // the JVM is exiting; a leftover temp directory is harmless
+                }
+            }));
             MariaDbServer s = new MariaDbServer("127.0.0.1", port, "root", "", "throwaway:" + dir);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {

@@ -58,6 +58,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private static final int PRE_AUTH_MAX = 64 * 1024;
     private static final int QUEUE_PAUSE = 16;
+    private static final int BATCH_SIZE = 64 * 1024;
+    private static final int BATCH_COPY_BELOW = 8 * 1024;
 
     private enum Phase { HANDSHAKE, AUTH, CONNECTING, COMMAND, CLOSED }
 
@@ -77,6 +79,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Map<String, String> attributes = Map.of();
     private AgentAuth auth;
     private boolean changingUser;
+    private String announcedPlugin;
     private ScheduledFuture<?> loginTimeout;
 
     private volatile SessionInfo session;
@@ -91,6 +94,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean awaitingDurability;
     private final Map<Long, PreparedStatement> statements = new HashMap<>();
     private PreparedStatement lastPrepared;
+    private ByteBuf batch;
 
     ClientSession(MySqlListener listener, long connectionId) {
         this.listener = listener;
@@ -128,15 +132,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         g.writeShortLE(offered & 0xFFFF).writeByte(BackendLogin.CHARSET_UTF8MB4).writeShortLE(Capabilities.STATUS_AUTOCOMMIT);
         g.writeShortLE(offered >>> 16).writeByte(21).writeZero(10);
         g.writeBytes(nonce, 8, 12).writeByte(0);
-        Wire.writeNulString(g, settings.defaultPlugin());
+        announcedPlugin = listener.announcedPlugin();
+        Wire.writeNulString(g, announcedPlugin);
         seq = 0;
         send(g);
-        client.flush();
+        flushClient();
         decoder.expect(seq);
         loginTimeout = client.eventLoop().schedule(() -> {
             if (phase != Phase.COMMAND && phase != Phase.CLOSED) {
                 fatal(1043, "08S01", "Bad handshake: the client did not finish logging in within "
-                        + settings.loginTimeout().toSeconds() + " s; check the driver's TLS and authentication settings");
+                        + settings.loginTimeout().toMillis() + " ms; check the driver's TLS and authentication settings");
             }
         }, settings.loginTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -212,10 +217,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 fatal(1043, "08S01", "Bad handshake: the client asked for TLS and this listener has no TLS configured");
                 return;
             }
+            // the client sends its TLS ClientHello right behind the SSLRequest, often in the same read:
+            // those bytes must go through the new SslHandler, not the packet framer
+            ByteBuf early = decoder.takeUndecoded();
+            client.config().setAutoRead(false);
             SslHandler ssl = settings.tls().newHandler(ctx.alloc());
             ctx.pipeline().addFirst("tls", ssl);
             tls = true;
             decoder.expect(seq);
+            client.eventLoop().execute(() -> {
+                if (early.isReadable() && client.isActive()) {
+                    client.pipeline().fireChannelRead(early);
+                    client.pipeline().fireChannelReadComplete();
+                } else {
+                    early.release();
+                }
+                client.config().setAutoRead(true);
+            });
             return;
         }
         if (settings.requireTls() && !tls) {
@@ -268,7 +286,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (cred instanceof AgentCredential.Password pw) {
             password = pw.password().getBytes(StandardCharsets.UTF_8);
         }
-        return new AgentAuth(agent, password, settings.authPlugins(), settings.defaultPlugin(), nonce, tls,
+        return new AgentAuth(agent, password, settings.authPlugins(), announcedPlugin, nonce, tls,
                 listener.rsaKeys(), listener.sha2Cache());
     }
 
@@ -276,7 +294,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         switch (step) {
             case AgentAuth.Step.Send s -> {
                 send(Unpooled.wrappedBuffer(s.payload()));
-                client.flush();
+                flushClient();
                 decoder.expect(seq);
             }
             case AgentAuth.Step.Reject r -> {
@@ -288,7 +306,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 if (a.before() != null) {
                     send(Unpooled.wrappedBuffer(a.before()));
                 }
-                client.flush();
+                flushClient();
                 connectBackend();
             }
         }
@@ -359,8 +377,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         decoder.maxPayload(settings.maxAllowedPacket());
         decoder.expect(0);
+        decoder.decodeAllAtOnce();
         send(ServerPackets.ok(client.alloc(), 0, 0, serverStatus, 0));
-        client.flush();
+        flushClient();
         client.config().setAutoRead(true);
         drain();
     }
@@ -435,12 +454,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     p.release();
                     sendError(new ProtocolError("HY000", 1243, "Unknown prepared statement handler (" + id
                             + ") given to mysqld_stmt_execute; prepare the statement on this connection first", null));
-                    client.flush();
+                    flushClient();
                     return;
                 }
                 List<BoundParameter> params = ExecuteParameters.decode(payload, stmt);
+                boolean longData = java.util.Arrays.stream(stmt.longData).anyMatch(n -> n > 0);
                 java.util.Arrays.fill(stmt.longData, 0);
-                gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null));
+                gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null, longData));
             }
             case COM_STMT_PREPARE -> {
                 String sql = payload.toString(payload.readerIndex() + 1, payload.readableBytes() - 1, StandardCharsets.UTF_8);
@@ -493,7 +513,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 p.release();
                 sendError(new ProtocolError("08S01", 1047, "Unknown command: Countersign does not relay MySQL command 0x"
                         + Integer.toHexString(command) + "; use SQL statements instead", null));
-                client.flush();
+                flushClient();
             }
         }
     }
@@ -503,7 +523,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** A statement waiting for the gate's decision. */
-    private record Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill) {}
+    private record Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill,
+                           boolean longData) {
+        Pending(Packet packet, int command, StatementRequest request, PreparedStatement stmt, KillStatement kill) {
+            this(packet, command, request, stmt, kill, false);
+        }
+    }
 
     /** A statement the gate deferred; it waits silently on the connection. */
     private record Held(Pending pending, CompletableFuture<GateDecision> outcome, Instant started) {}
@@ -540,6 +565,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 ProtocolError e = d.error() != null ? d.error() : ProtocolError.denied("Countersign denied the statement");
                 f.error = e;
                 finish(f, ServerPackets.err(client.alloc(), e));
+                discardLongData(pending);
             }
             case GateDecision.Defer d -> {
                 Held h = new Held(pending, d.outcome(), started);
@@ -583,8 +609,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 inflight = f;
                 f.error = new ProtocolError("70100", 1317, "Query execution was interrupted", null);
                 finish(f, ServerPackets.err(client.alloc(), f.error));
+                discardLongData(h.pending());
                 if (!queryOnly) {
                     close();
+                } else {
+                    drain();
                 }
                 result.complete(-1L);
             } else {
@@ -637,6 +666,23 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
+    /**
+     * The backend keeps COM_STMT_SEND_LONG_DATA until the statement executes or is reset; when the
+     * execute is refused, reset it, so the next execute does not append to the refused values.
+     * The reset's answer is swallowed.
+     */
+    private void discardLongData(Pending pending) {
+        if (!pending.longData() || backend == null || phase == Phase.CLOSED) {
+            return;
+        }
+        ByteBuf reset = client.alloc().buffer(5).writeByte(COM_STMT_RESET).writeIntLE((int) pending.stmt().id);
+        InFlight f = new InFlight(COM_STMT_RESET, new ResponseTracker(ResponseTracker.Shape.SINGLE, deprecateEof()), null, null, null,
+                Instant.now());
+        f.silent = true;
+        inflight = f;
+        backend.writeAndFlush(new Packet(0, reset));
+    }
+
     private boolean sameBackend(ClientSession other) {
         BackendTarget a = target, b = other.target;
         return a != null && b != null && a.host().equals(b.host()) && a.port() == b.port();
@@ -676,6 +722,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         boolean discarding;
         String prepareSql;
         String newDatabase;
+        /** Countersign's own command: its answer never reaches the client. */
+        boolean silent;
 
         InFlight(int command, ResponseTracker tracker, StatementRequest request, Object context, ResultObserver observer, Instant started) {
             this.command = command;
@@ -704,6 +752,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (f.tracker.status() >= 0) {
             serverStatus = f.tracker.status();
+        }
+        if (f.silent) {
+            p.release();
+            if (f.tracker.done() && inflight == f) {
+                inflight = null;
+                drain();
+            }
+            return;
         }
         switch (kind) {
             case LOCAL_INFILE -> {
@@ -796,7 +852,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 finish(f, ServerPackets.err(client.alloc(), stop));
             } else {
                 send(ServerPackets.err(client.alloc(), stop));
-                client.flush();
+                flushClient();
             }
             return true;
         }
@@ -826,12 +882,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return s == null || s.isEmpty() ? null : s;
     }
 
+    /**
+     * Relays one response packet. Small ones (rows, mostly) are copied behind their header into a
+     * shared outgoing buffer, so a result costs one write per 64 KiB instead of one per row; large
+     * ones go out as they are.
+     */
     private void relay(InFlight f, ByteBuf payload) {
-        f.bytes += payload.readableBytes() + 4;
-        send(payload);
+        int length = payload.readableBytes();
+        f.bytes += length + 4;
+        if (length < BATCH_COPY_BELOW) {
+            if (batch == null || batch.writableBytes() < length + 4) {
+                writeBatch();
+                batch = client.alloc().ioBuffer(BATCH_SIZE);
+            }
+            batch.writeMediumLE(length).writeByte(seq).writeBytes(payload, payload.readerIndex(), length);
+            payload.release();
+            seq = (seq + 1) & 0xFF;
+        } else {
+            send(payload);
+        }
         if (!client.isWritable() && backend != null) {
             backend.config().setAutoRead(false);
         }
+    }
+
+    private void writeBatch() {
+        ByteBuf b = batch;
+        if (b != null) {
+            batch = null;
+            if (b.isReadable()) {
+                client.write(b);
+            } else {
+                b.release();
+            }
+        }
+    }
+
+    private void flushClient() {
+        writeBatch();
+        client.flush();
     }
 
     /** The last packet of a command's response: report the statement, then release the packet when the record is durable. */
@@ -880,7 +969,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (last != null) {
             send(last);
         }
-        client.flush();
+        flushClient();
         if (backend != null && !backend.config().isAutoRead() && client.isWritable()) {
             backend.config().setAutoRead(true);
         }
@@ -892,7 +981,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     void backendReadComplete() {
         if (client != null) {
-            client.flush();
+            flushClient();
         }
         if (inflight == null && held == null && !awaitingDurability) {
             drain();
@@ -940,7 +1029,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         InFlight f = inflight;
-        if (f != null) {
+        if (f != null && !f.silent) {
             f.error = new ProtocolError("08S01", 2013, message, null);
             f.tracker = null;
             f.discarding = true;
@@ -1002,6 +1091,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     // ------------------------------------------------------------------ plumbing
 
     private void send(ByteBuf payload) {
+        writeBatch();
         client.write(new Packet(seq, payload));
         seq = (seq + Packet.frames(payload.readableBytes())) & 0xFF;
     }
@@ -1025,6 +1115,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         phase = Phase.CLOSED;
+        writeBatch();
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         cleanUp();
     }
@@ -1051,6 +1142,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (f != null && f.heldMetadata != null) {
             f.heldMetadata.forEach(Packet::release);
             f.heldMetadata = null;
+        }
+        if (batch != null) {
+            batch.release();
+            batch = null;
         }
         Packet p;
         while ((p = queue.poll()) != null) {

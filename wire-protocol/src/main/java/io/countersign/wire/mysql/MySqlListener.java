@@ -130,6 +130,16 @@ public final class MySqlListener implements AutoCloseable {
         return sessions.size();
     }
 
+    /**
+     * The backend's thread id for one of this listener's connections (the id the agent sees), or
+     * empty when there is no such connection or it has no backend yet. For operators and the audit.
+     */
+    public java.util.OptionalLong backendThreadId(long connectionId) {
+        ClientSession s = sessions.get(connectionId);
+        long id = s == null ? 0 : s.backendThreadId();
+        return id > 0 ? java.util.OptionalLong.of(id) : java.util.OptionalLong.empty();
+    }
+
     Settings settings() {
         return settings;
     }
@@ -160,6 +170,18 @@ public final class MySqlListener implements AutoCloseable {
 
     String serverVersion() {
         return serverVersion;
+    }
+
+    /** The plugin this connection's greeting names (see {@link Builder#announce}). */
+    String announcedPlugin() {
+        if (settings.defaultPlugin() != null) {
+            return settings.defaultPlugin();
+        }
+        boolean mariaDbVersion = serverVersion.startsWith("5.5.5-");
+        if (mariaDbVersion && settings.authPlugins().contains(Scramble.NATIVE)) {
+            return Scramble.NATIVE;
+        }
+        return settings.authPlugins().contains(Scramble.CACHING_SHA2) ? Scramble.CACHING_SHA2 : Scramble.NATIVE;
     }
 
     /** Without a configured version, agents are shown the version of the backend seen last. */
@@ -226,7 +248,7 @@ public final class MySqlListener implements AutoCloseable {
         private Duration loginTimeout = Duration.ofSeconds(10);
         private Duration backendConnectTimeout = Duration.ofSeconds(10);
         private String backendAuthPlugin;
-        private AuthMethod announced = AuthMethod.CACHING_SHA2_PASSWORD;
+        private AuthMethod announced;
         private int eventLoopThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
         public Builder bind(InetSocketAddress bind) { this.bind = bind; return this; }
@@ -236,9 +258,10 @@ public final class MySqlListener implements AutoCloseable {
         /** Plugins offered to agents; caching_sha2_password is announced when it is in the set. */
         public Builder authMethods(Set<AuthMethod> methods) { this.authMethods = EnumSet.copyOf(methods); return this; }
         /**
-         * The plugin named in the greeting (default caching_sha2_password). Drivers that take the
-         * server for MySQL before 5.5.16 (MySQL Connector/J facing a MariaDB version string) mishandle
-         * caching_sha2_password's extra round trip; announce mysql_native_password for them.
+         * The plugin named in the greeting. Unset: mysql_native_password while the version shown
+         * is MariaDB's ("5.5.5-..."), as MariaDB itself does (drivers that take such a server for
+         * MySQL before 5.5.16, like MySQL Connector/J, mishandle caching_sha2_password's extra round
+         * trip), caching_sha2_password otherwise.
          */
         public Builder announce(AuthMethod method) { this.announced = method; return this; }
         public Builder authenticator(AgentAuthenticator authenticator) { this.authenticator = authenticator; return this; }
@@ -268,7 +291,7 @@ public final class MySqlListener implements AutoCloseable {
             }
             Set<String> plugins = new LinkedHashSet<>();
             authMethods.forEach(m -> plugins.add(m.plugin));
-            String greeting = authMethods.contains(announced) ? announced.plugin : plugins.iterator().next();
+            String greeting = announced != null && authMethods.contains(announced) ? announced.plugin : null;
             return new MySqlListener(new Settings(bind, tls, requireTls, Set.copyOf(plugins), greeting, authenticator, gate,
                     listener, metrics, serverVersion, maxAllowedPacket, loginTimeout, backendConnectTimeout, backendAuthPlugin,
                     eventLoopThreads));

@@ -21,6 +21,7 @@ final class PacketDecoder extends ByteToMessageDecoder {
     private int partialFirstSeq;
     private int partialLastSeq;
     private boolean failed;
+    private boolean onePerCall = true;
 
     PacketDecoder(long maxPayload) {
         this.maxPayload = maxPayload;
@@ -28,6 +29,21 @@ final class PacketDecoder extends ByteToMessageDecoder {
 
     void maxPayload(long max) {
         this.maxPayload = max;
+    }
+
+    /**
+     * Before authentication the session may switch the stream to TLS after any packet (SSLRequest),
+     * so each decode call yields one packet and leaves the bytes behind it undecoded until the
+     * session has seen it; once in the command phase, every complete packet is decoded at once.
+     */
+    void decodeAllAtOnce() {
+        this.onePerCall = false;
+    }
+
+    /** The bytes received after the last decoded packet (the start of a TLS handshake), handed over once. */
+    ByteBuf takeUndecoded() {
+        ByteBuf c = internalBuffer();
+        return c.readRetainedSlice(c.readableBytes());
     }
 
     /** The sequence id the next packet must start with, or -1 for no check. */
@@ -75,6 +91,9 @@ final class PacketDecoder extends ByteToMessageDecoder {
                 partial = null;
             } else {
                 out.add(new Packet(seq, seq, body));
+            }
+            if (onePerCall) {
+                return;
             }
         }
     }

@@ -132,6 +132,43 @@ class CommandsTest {
         assertThat(out).contains("ERROR 1045 (28000)").contains("Access denied for user 'agent'@'127.0.0.1' (using password: YES)");
     }
 
+    @Test
+    void storedProcedureResultsTextAndBinary() throws Exception {
+        db.execute("CREATE PROCEDURE two_results(IN k INT) BEGIN SELECT k AS first; SELECT k * 2 AS second, 'x' AS third; END");
+        for (String extra : new String[] {"", "useServerPrepStmts=true"}) {
+            try (Connection c = proxy.connectorJ(extra); var cs = c.prepareCall("{CALL two_results(?)}")) {
+                cs.setInt(1, 21);
+                assertThat(cs.execute()).isTrue();
+                try (ResultSet rs = cs.getResultSet()) {
+                    rs.next();
+                    assertThat(rs.getInt("first")).isEqualTo(21);
+                }
+                assertThat(cs.getMoreResults()).isTrue();
+                try (ResultSet rs = cs.getResultSet()) {
+                    rs.next();
+                    assertThat(rs.getInt("second")).isEqualTo(42);
+                    assertThat(rs.getString("third")).isEqualTo("x");
+                }
+                assertThat(cs.getMoreResults()).isFalse();
+                assertThat(c.isValid(2)).as(extra).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void fieldListReturnsColumnDefinitions() throws Exception {
+        try (RawClient c = new RawClient(proxy.port())) {
+            assertThat(c.login(ProxyFixture.AGENT, ProxyFixture.PASSWORD, db.name()).isOk()).isTrue();
+            c.send(0, new byte[] {0x04, 'l', 'i', 0, '%'});
+            RawClient.Reply def = c.read();
+            assertThat(new String(def.payload(), java.nio.charset.StandardCharsets.UTF_8)).contains("li").contains("a");
+            RawClient.Reply end = c.read();
+            assertThat(end.payload()[0] & 0xFF).isEqualTo(0xFE); // EOF: the raw client did not ask for DEPRECATE_EOF
+            c.send(0, new byte[] {0x0e});
+            assertThat(c.read().isOk()).isTrue();
+        }
+    }
+
     static Connection direct() throws SQLException {
         return DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
     }

@@ -95,6 +95,7 @@ class GateTest {
             RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
             assertThat(hold).isNotNull();
             assertThat(hold.request().session().agent()).isEqualTo(ProxyFixture.AGENT);
+            assertThat(hold.request().session().attributes()).containsKey("_client_name"); // CONNECT_ATTRS kept
             Thread.sleep(300);
             assertThat(result).isNotDone();
             hold.outcome().complete(gate.approve());
@@ -149,6 +150,38 @@ class GateTest {
     }
 
     @Test
+    void refusedExecuteDoesNotLeaveItsLongDataBehind() throws Exception {
+        db.execute("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)");
+        try (Connection c = proxy.connectorJ("useServerPrepStmts=true");
+             PreparedStatement ps = c.prepareStatement("INSERT INTO docs VALUES (?, ?) /* HOLD_ME */")) {
+            for (String body : new String[] {"refused", "approved"}) {
+                ps.setInt(1, 1);
+                ps.setBinaryStream(2, new java.io.ByteArrayInputStream(body.getBytes()), body.length());
+                CompletableFuture<Integer> result = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return ps.executeUpdate();
+                    } catch (SQLException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
+                assertThat(hold.request().parameters().get(1).text()).contains("bytes sent as long data");
+                if (body.equals("refused")) {
+                    hold.outcome().complete(new GateDecision.Deny(null, ProtocolError.denied("not this one")));
+                    assertThatThrownBy(() -> result.get(10, TimeUnit.SECONDS)).hasMessageContaining("not this one");
+                } else {
+                    hold.outcome().complete(gate.approve());
+                    assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+                }
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT body FROM docs WHERE id = 1")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("approved");
+            }
+        }
+    }
+
+    @Test
     void clientDisconnectWhileHeldWithdrawsTheStatement() throws Exception {
         Connection c = proxy.connectorJ("");
         CompletableFuture.runAsync(() -> {
@@ -183,13 +216,37 @@ class GateTest {
             s.cancel(); // Connector/J: KILL QUERY <Countersign's id> on a second connection
             assertThatThrownBy(() -> hold.outcome().get(10, TimeUnit.SECONDS)).cause().isInstanceOf(StatementWithdrawnException.class)
                     .satisfies(e -> assertThat(((StatementWithdrawnException) e).reason()).isEqualTo(StatementWithdrawnException.Reason.CANCELLED));
+            // Connector/J reports our ERR 1317 as its own "cancelled" exception when its cancel flag is already set
             assertThatThrownBy(() -> result.get(10, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class)
-                    .rootCause().satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(1317));
+                    .rootCause().satisfies(e -> assertThat(((SQLException) e).getErrorCode() == 1317
+                            || e instanceof com.mysql.cj.jdbc.exceptions.MySQLStatementCancelledException).isTrue());
             // the connection carries on
             try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM accounts")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isEqualTo(3);
             }
+        }
+    }
+
+    @Test
+    void heldClientReceivesError1317WhenItsQueryIsKilled() throws Exception {
+        try (RawClient raw = new RawClient(proxy.port()); Connection killer = proxy.connectorJ(""); Statement s = killer.createStatement()) {
+            assertThat(raw.login(ProxyFixture.AGENT, ProxyFixture.PASSWORD, db.name()).isOk()).isTrue();
+            raw.query(0, "UPDATE accounts SET balance = -1 /* HOLD_ME */");
+            RecordingGate.Hold hold = gate.holds.poll(10, TimeUnit.SECONDS);
+            assertThat(hold).isNotNull();
+            s.execute("KILL QUERY " + raw.connectionId);
+            RawClient.Reply r = raw.read();
+            assertThat(r.errorCode()).isEqualTo(1317);
+            assertThat(new String(r.payload(), 4, 5, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("70100");
+            assertThat(r.message()).isEqualTo("Query execution was interrupted");
+            assertThat(hold.outcome()).isCompletedExceptionally();
+            raw.send(0, new byte[] {0x0e}); // the connection carries on
+            assertThat(raw.read().isOk()).isTrue();
+        }
+        try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT MIN(balance) FROM accounts")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isNotNegative();
         }
     }
 
@@ -204,6 +261,22 @@ class GateTest {
             assertThatThrownBy(() -> s.execute("KILL 999999999")).isInstanceOf(SQLException.class)
                     .satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(1094));
             assertThat(mine.isValid(2)).isTrue();
+        }
+    }
+
+    @Test
+    void killConnectionEndsTheAgentsOtherConnection() throws Exception {
+        try (Connection victim = proxy.connectorJ(""); Connection killer = proxy.connectorJ(""); Statement s = killer.createStatement()) {
+            long id = ((com.mysql.cj.jdbc.JdbcConnection) victim).getId();
+            assertThat(proxy.listener.backendThreadId(id)).isPresent();
+            s.execute("KILL " + id);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (proxy.listener.session(id) != null && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(proxy.listener.session(id)).isNull();
+            assertThatThrownBy(() -> victim.createStatement().executeQuery("SELECT 1")).isInstanceOf(SQLException.class);
+            assertThat(killer.isValid(2)).isTrue();
         }
     }
 
@@ -293,6 +366,18 @@ class GateTest {
             stage.complete(null);
             assertThat(result.get(10, TimeUnit.SECONDS)).isEqualTo(5);
         }
+    }
+
+    @Test
+    void gateKnowsWhetherTheSessionIsInATransaction() throws Exception {
+        try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement()) {
+            s.execute("SELECT 'outside'");
+            s.execute("START TRANSACTION");
+            s.execute("SELECT 'inside'");
+            s.execute("ROLLBACK");
+        }
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'outside'")).findFirst().orElseThrow().inTransaction()).isFalse();
+        assertThat(gate.seen.stream().filter(r -> r.sql().equals("SELECT 'inside'")).findFirst().orElseThrow().inTransaction()).isTrue();
     }
 
     private static StatementCompletion find(String sqlPart) {

@@ -23,6 +23,11 @@ final class LeakWatch implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) {
+        install();
+        LEAKS.clear();
+    }
+
+    static void install() {
         synchronized (LeakWatch.class) {
             if (!installed) {
                 Logger logger = (Logger) LoggerFactory.getLogger("io.netty.util.ResourceLeakDetector");
@@ -39,11 +44,19 @@ final class LeakWatch implements BeforeAllCallback, AfterAllCallback {
                 installed = true;
             }
         }
-        LEAKS.clear();
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws InterruptedException {
+        List<String> leaks = collect();
+        if (!leaks.isEmpty()) {
+            throw new AssertionError("Netty reported " + leaks.size() + " leaked buffer(s) in " + context.getDisplayName()
+                    + ":\n" + leaks.get(0));
+        }
+    }
+
+    /** Gives the detector its chance to report collected, unreleased buffers; returns the reports so far and forgets them. */
+    static List<String> collect() throws InterruptedException {
         // leaks are reported when the detector next tracks a buffer after the leaked one was collected
         for (int i = 0; i < 5; i++) {
             System.gc();
@@ -53,9 +66,8 @@ final class LeakWatch implements BeforeAllCallback, AfterAllCallback {
                 b.release();
             }
         }
-        if (!LEAKS.isEmpty()) {
-            throw new AssertionError("Netty reported " + LEAKS.size() + " leaked buffer(s) in " + context.getDisplayName()
-                    + ":\n" + LEAKS.get(0));
-        }
+        List<String> found = List.copyOf(LEAKS);
+        LEAKS.clear();
+        return found;
     }
 }

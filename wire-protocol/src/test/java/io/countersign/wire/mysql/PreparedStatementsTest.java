@@ -123,10 +123,14 @@ class PreparedStatementsTest {
             }
             assertThat(count).isEqualTo(1000);
             assertThat(sum).isEqualTo(500500);
-            // the connection is in a clean state afterwards
+            // the connection is in a clean state afterwards, and the rows really came through COM_STMT_FETCH
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM seq")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isEqualTo(1000);
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW SESSION STATUS LIKE 'Com_stmt_fetch'")) {
+                rs.next();
+                assertThat(rs.getLong(2)).isGreaterThanOrEqualTo(1000 / 37);
             }
         }
     }

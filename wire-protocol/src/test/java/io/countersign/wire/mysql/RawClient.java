@@ -23,6 +23,7 @@ final class RawClient implements AutoCloseable {
     final InputStream in;
     final OutputStream out;
     byte[] nonce;
+    long connectionId;
 
     RawClient(int port) throws IOException {
         socket = new Socket("127.0.0.1", port);
@@ -47,7 +48,9 @@ final class RawClient implements AutoCloseable {
         while (p[i] != 0) {
             i++;
         }
-        i += 1 + 4;
+        i += 1;
+        connectionId = (p[i] & 0xFFL) | (p[i + 1] & 0xFFL) << 8 | (p[i + 2] & 0xFFL) << 16 | (p[i + 3] & 0xFFL) << 24;
+        i += 4;
         nonce = new byte[20];
         System.arraycopy(p, i, nonce, 0, 8);
         int part2 = i + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10;
