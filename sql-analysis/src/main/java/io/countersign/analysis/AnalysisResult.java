@@ -60,6 +60,22 @@ public record AnalysisResult(List<StatementAnalysis> statements, List<Boolean> p
         return verdict().isEmpty();
     }
 
+    /**
+     * Whether a statement changes the catalog (DDL, grants, CREATE TABLE AS, SELECT INTO): after it completes,
+     * call {@code CatalogCache.markStale()} so the next analyses see the new relations.
+     */
+    public boolean changesCatalog() {
+        for (StatementAnalysis s : statements) {
+            String k = s.kind();
+            if (k.startsWith("CREATE ") || k.startsWith("ALTER ") || k.startsWith("DROP ") || k.equals("RENAME")
+                    || k.equals("GRANT") || k.equals("REVOKE") || k.equals("IMPORT") || k.equals("COMMENT")
+                    || k.equals("SELECT") && !s.tablesWritten().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public List<Finding> findings() {
         return statements.stream().flatMap(s -> s.findings().stream()).toList();
     }

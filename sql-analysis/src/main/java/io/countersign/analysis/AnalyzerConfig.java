@@ -36,6 +36,11 @@ public record AnalyzerConfig(SensitiveColumns sensitive, long largeTableRows, lo
         return new AnalyzerConfig(s, largeTableRows, cacheSize, explainTimeout);
     }
 
+    /** 0 disables the cache. */
+    public AnalyzerConfig withCacheSize(long size) {
+        return new AnalyzerConfig(sensitive, largeTableRows, size, explainTimeout);
+    }
+
     public AnalyzerConfig withLargeTableRows(long rows) {
         return new AnalyzerConfig(sensitive, rows, cacheSize, explainTimeout);
     }

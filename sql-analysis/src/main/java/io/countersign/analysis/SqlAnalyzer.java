@@ -46,9 +46,19 @@ public final class SqlAnalyzer {
 
     private record Cached(StatementAnalysis analysis, boolean pendingExplain) {}
 
+    private record ExactKey(Dialect dialect, long catalogVersion, String sql) {}
+
+    /**
+     * Drivers resend the same text (placeholders, not literals) over and over: an exact-text hit skips even
+     * lexing and fingerprinting. Only fully settled results are kept here.
+     */
+    private final Cache<ExactKey, AnalysisResult> exact;
+
     public SqlAnalyzer(AnalyzerConfig config) {
         this.config = config;
-        this.cache = Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
+        // cacheSize 0 disables caching (benchmarks of the cold path)
+        this.cache = config.cacheSize() == 0 ? null : Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
+        this.exact = config.cacheSize() == 0 ? null : Caffeine.newBuilder().maximumSize(Math.max(1, config.cacheSize() / 4)).build();
     }
 
     public SqlAnalyzer() {
@@ -71,9 +81,20 @@ public final class SqlAnalyzer {
         if (catalog.dialect() != dialect) {
             throw new IllegalArgumentException("catalog is for " + catalog.dialect() + " but the statement is " + dialect);
         }
+        ExactKey exactKey = exact == null ? null : new ExactKey(dialect, catalog.version(), sql);
+        if (exactKey != null) {
+            AnalysisResult hit = exact.getIfPresent(exactKey);
+            if (hit != null) {
+                for (StatementAnalysis a : hit.statements()) {
+                    stats.hit();
+                    stats.settled(a.settledBy());
+                }
+                return hit;
+            }
+        }
         List<LexedStatement> statements;
         try {
-            statements = LexedStatement.split(sql, SqlLexer.tokenize(sql, dialect));
+            statements = LexedStatement.split(sql, SqlLexer.tokenize(sql, dialect, catalog.lexOptions()));
         } catch (SqlLexException e) {
             StatementAnalysis a = unanalysable(sql, sql, "UNKNOWN", "the SQL cannot be tokenised: " + e.getMessage(), null);
             stats.settled(SettledBy.NONE);
@@ -86,7 +107,11 @@ public final class SqlAnalyzer {
             out.add(c.analysis());
             pending.add(c.pendingExplain());
         }
-        return new AnalysisResult(out, pending);
+        AnalysisResult result = new AnalysisResult(out, pending);
+        if (exactKey != null && !result.needsExplain()) {
+            exact.put(exactKey, result);
+        }
+        return result;
     }
 
     /**
@@ -121,7 +146,10 @@ public final class SqlAnalyzer {
                     stats.explainFailure();
                 }
                 stats.settled(after.settledBy());
-                cache.put(new CacheKey(dialect, catalog.version(), before.fingerprint()), new Cached(after, false));
+                if (cache != null && after.settledBy() == SettledBy.EXPLAIN) {
+                    // only successes are cached: a failed EXPLAIN may be transient
+                    cache.put(new CacheKey(dialect, catalog.version(), before.fingerprint()), new Cached(after, false));
+                }
                 out.set(i, after);
                 pending.set(i, false);
             }
@@ -176,7 +204,7 @@ public final class SqlAnalyzer {
     private Cached analyzeCached(LexedStatement st, Dialect dialect, Catalog catalog) {
         String fp = Fingerprinter.fingerprint(st.tokens());
         CacheKey key = new CacheKey(dialect, catalog.version(), fp);
-        Cached c = cache.getIfPresent(key);
+        Cached c = cache == null ? null : cache.getIfPresent(key);
         if (c != null) {
             stats.hit();
             stats.settled(c.analysis().settledBy());
@@ -190,7 +218,9 @@ public final class SqlAnalyzer {
         stats.miss();
         Cached fresh = analyzeStatement(st, fp, dialect, catalog, 0);
         stats.settled(fresh.analysis().settledBy());
-        cache.put(key, fresh);
+        if (cache != null) {
+            cache.put(key, fresh);
+        }
         return fresh;
     }
 
@@ -216,7 +246,7 @@ public final class SqlAnalyzer {
                 return nested(st, fp, nested.sql(), dialect, catalog, d, nesting);
             }
             case LexerOutcome.Unsettled u -> {
-                if (CatalogOnlyLayer.settle(facts, dialect, catalog, d) && !d.has(Category.SESSION_AUTH)
+                if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, d) && !d.has(Category.SESSION_AUTH)
                         && QUERY_KINDS.contains(facts.kind())) {
                     return new Cached(d.freeze(st.sql(), fp, SettledBy.CATALOG_ONLY), false);
                 }
@@ -230,6 +260,19 @@ public final class SqlAnalyzer {
 
     private Cached query(LexedStatement st, String fp, LexerOutcome.Query q, LexicalFacts facts, Dialect dialect,
                          Catalog catalog, Draft d) {
+        // Catalog reads (most driver and BI introspection) are settled by layer 3 before Calcite: equally
+        // certain, and Calcite's parser backtracks heavily over their nested joins and derived tables
+        String kindOfQuery = io.countersign.analysis.lexer.StatementKinds.classify(st.tokens().subList(q.from(), q.to()));
+        if (kindOfQuery.equals("SELECT") && !d.has(Category.SESSION_AUTH)) {
+            Draft catalogOnly = new Draft(d.kind);
+            catalogOnly.mergeFrom(d);
+            if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, catalogOnly)) {
+                if (q.role().equals("explain")) {
+                    roleAdjust(catalogOnly, "explain", new Draft(d.kind));
+                }
+                return new Cached(catalogOnly.freeze(st.sql(), fp, SettledBy.CATALOG_ONLY), false);
+            }
+        }
         Draft layer2 = new Draft(d.kind);
         String why;
         try {
@@ -257,7 +300,7 @@ public final class SqlAnalyzer {
             why = "layer 2 failed: " + e;
         }
         String innerKind = io.countersign.analysis.lexer.StatementKinds.classify(st.tokens().subList(q.from(), q.to()));
-        if (CatalogOnlyLayer.settle(facts, dialect, catalog, d) && innerKind.equals("SELECT")
+        if (CatalogOnlyLayer.settle(facts, st.tokens(), dialect, catalog, d) && innerKind.equals("SELECT")
                 && !d.has(Category.SESSION_AUTH)) {
             if (q.role().equals("explain")) {
                 roleAdjust(d, "explain", new Draft(d.kind));
@@ -304,7 +347,7 @@ public final class SqlAnalyzer {
         }
         List<LexedStatement> inner;
         try {
-            inner = LexedStatement.split(innerSql, SqlLexer.tokenize(innerSql, dialect));
+            inner = LexedStatement.split(innerSql, SqlLexer.tokenize(innerSql, dialect, catalog.lexOptions()));
         } catch (SqlLexException e) {
             return new Cached(unanalysable(st.sql(), fp, d.kind, "the prepared text cannot be tokenised: " + e.getMessage(), null), false);
         }

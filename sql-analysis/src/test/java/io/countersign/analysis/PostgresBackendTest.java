@@ -51,6 +51,7 @@ class PostgresBackendTest {
                 "CREATE VIEW app.customer_mail AS SELECT id, lower(email) AS contact FROM app.customers",
                 "CREATE FUNCTION app.bump(i int) RETURNS int LANGUAGE sql AS 'select i + 1'",
                 "CREATE FUNCTION app.elevated() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'select 1'",
+                "CREATE VIEW app.bumped AS SELECT id, app.bump(id) AS next FROM app.big",
                 "ANALYZE app.big",
                 "ANALYZE app.customers",
                 "ALTER DATABASE " + db.name() + " SET search_path = app, public");
@@ -139,6 +140,17 @@ class PostgresBackendTest {
     }
 
     @Test
+    void explainLayerSeesADeleteWithoutFilter() throws Exception {
+        Catalog cat = load();
+        String sql = "WITH gone AS (DELETE FROM big RETURNING id) SELECT count(*) FROM gone";
+        AnalysisResult full = analyzer.analyzeWithExplain(sql, Dialect.POSTGRESQL, cat, db::connect, executor)
+                .get(30, TimeUnit.SECONDS);
+        assertThat(full.statements().get(0).settledBy()).isEqualTo(SettledBy.EXPLAIN);
+        assertThat(full.categories()).contains(Category.DESTRUCTIVE);
+        assertThat(full.findings()).anySatisfy(f -> assertThat(f.reason()).contains("app.big"));
+    }
+
+    @Test
     void explainLayerWithParametersUsesAGenericPlan() throws Exception {
         Catalog cat = load();
         String sql = "SELECT c.name FROM customers c WHERE c.id = $1 AND c.city IS NFC NORMALIZED";
@@ -171,6 +183,18 @@ class PostgresBackendTest {
                 .get(30, TimeUnit.SECONDS);
         assertThat(full.categories()).contains(Category.UNANALYSABLE);
         assertThat(full.statements().get(0).findings().toString()).contains("bump");
+    }
+
+    @Test
+    void explainLayerRefusesViewsThatCallUserFunctions() throws Exception {
+        Catalog cat = load();
+        String sql = "SELECT next FROM bumped WHERE id = 1 AND next IS NOT NULL AND 'x' IS NFC NORMALIZED";
+        AnalysisResult sync = analyzer.analyze(sql, Dialect.POSTGRESQL, cat);
+        assertThat(sync.categories()).contains(Category.UNANALYSABLE);
+        AnalysisResult full = analyzer.analyzeWithExplain(sql, Dialect.POSTGRESQL, cat, db::connect, executor)
+                .get(30, TimeUnit.SECONDS);
+        assertThat(full.categories()).contains(Category.UNANALYSABLE);
+        assertThat(full.findings().toString()).contains("reads a view that calls user-defined function bump");
     }
 
     @Test

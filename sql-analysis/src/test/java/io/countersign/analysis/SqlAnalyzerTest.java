@@ -28,6 +28,42 @@ class SqlAnalyzerTest {
     }
 
     @Test
+    void identicalTextIsServedWithoutLexing() {
+        String sql = "SELECT name FROM products WHERE id = $1";
+        AnalysisResult first = analyzer.analyze(sql, Dialect.POSTGRESQL, pg);
+        AnalysisResult again = analyzer.analyze(new String(sql.toCharArray()), Dialect.POSTGRESQL, pg);
+        assertThat(again).isSameAs(first);
+        assertThat(analyzer.stats().snapshot().cacheHits()).isEqualTo(1);
+        AnalysisResult pending = analyzer.analyze("SELECT x FROM nowhere", Dialect.POSTGRESQL, pg);
+        assertThat(analyzer.analyze("SELECT x FROM nowhere", Dialect.POSTGRESQL, pg)).isNotSameAs(pending);
+    }
+
+    @Test
+    void serverTokenisingSettingsComeWithTheCatalog() {
+        Catalog ansi = Catalog.builder(Dialect.MYSQL).database("shop")
+                .table("shop", "customers", 10, List.of("id"), "id", "email")
+                .lexOptions(new io.countersign.analysis.lexer.SqlLexer.Options(true, false)).build();
+        // with ANSI_QUOTES "email" is the column, not a string
+        assertThat(analyzer.analyze("SELECT \"email\" FROM customers", Dialect.MYSQL, ansi).categories())
+                .containsExactly(Category.SENSITIVE_READ);
+        // with NO_BACKSLASH_ESCAPES 'a\' ends the string, so the email read is visible
+        assertThat(analyzer.analyze("SELECT 'a\\', email FROM customers -- '", Dialect.MYSQL, ansi).categories())
+                .containsExactly(Category.SENSITIVE_READ);
+        Catalog plain = Catalog.builder(Dialect.MYSQL).database("shop")
+                .table("shop", "customers", 10, List.of("id"), "id", "email").build();
+        assertThat(analyzer.analyze("SELECT \"email\" FROM customers", Dialect.MYSQL, plain).isSafe()).isTrue();
+    }
+
+    @Test
+    void ddlIsRecognisedForCatalogRefresh() {
+        assertThat(analyzer.analyze("CREATE TABLE t2 (id int)", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT 1; ALTER TABLE products ADD COLUMN x int", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT name INTO t3 FROM products", Dialect.POSTGRESQL, pg).changesCatalog()).isTrue();
+        assertThat(analyzer.analyze("SELECT name FROM products", Dialect.POSTGRESQL, pg).changesCatalog()).isFalse();
+        assertThat(analyzer.analyze("INSERT INTO products (name) VALUES ('x')", Dialect.POSTGRESQL, pg).changesCatalog()).isFalse();
+    }
+
+    @Test
     void aNewCatalogVersionIsANewCacheKey() {
         analyzer.analyze("SELECT * FROM later", Dialect.POSTGRESQL, pg);
         Catalog withLater = Catalog.builder(Dialect.POSTGRESQL).table("public", "later", 1, List.of(), "id", "email").build();

@@ -145,10 +145,12 @@ public final class CalciteLayer {
         for (SqlNode e : up.getSourceExpressionList()) {
             d.columnsRead.addAll(r.expr(e, sc, Map.of()));
         }
-        if (up.getCondition() != null) {
+        if (up.getCondition() == null) {
+            d.flag(Category.DESTRUCTIVE, "UPDATE without WHERE affects every row of " + t.qualifiedName());
+        } else {
             d.columnsRead.addAll(r.expr(up.getCondition(), sc, Map.of()));
             d.tablesRead.add(t.qualifiedName());
-            if (Tautology.alwaysTrue(up.getCondition())) {
+            if (Tautology.alwaysTrue(up.getCondition(), pkNames(t))) {
                 d.flag(Category.DESTRUCTIVE, "UPDATE of " + t.qualifiedName() + " with an always-true WHERE affects every row");
             }
         }
@@ -163,10 +165,12 @@ public final class CalciteLayer {
         d.tablesRead.remove(t.qualifiedName());
         d.tablesWritten.add(t.qualifiedName());
         t.columns().forEach(c -> d.columnsWritten.add(t.qualifiedName() + "." + c.name()));
-        if (del.getCondition() != null) {
+        if (del.getCondition() == null) {
+            d.flag(Category.DESTRUCTIVE, "DELETE without WHERE affects every row of " + t.qualifiedName());
+        } else {
             d.tablesRead.add(t.qualifiedName());
             d.columnsRead.addAll(r.expr(del.getCondition(), sc, Map.of()));
-            if (Tautology.alwaysTrue(del.getCondition())) {
+            if (Tautology.alwaysTrue(del.getCondition(), pkNames(t))) {
                 d.flag(Category.DESTRUCTIVE, "DELETE from " + t.qualifiedName() + " with an always-true WHERE removes every row");
             }
         }
@@ -208,6 +212,12 @@ public final class CalciteLayer {
                 d.columnsRead.addAll(r.expr(up.getCondition(), sc, Map.of()));
             }
         }
+    }
+
+    private static Set<String> pkNames(Table t) {
+        Set<String> s = new LinkedHashSet<>();
+        t.primaryKey().forEach(c -> s.add(c.toLowerCase(Locale.ROOT)));
+        return s;
     }
 
     private static String quoteName(Table t, Dialect dialect) {

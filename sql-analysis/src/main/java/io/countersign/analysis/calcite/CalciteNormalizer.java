@@ -19,6 +19,9 @@ public final class CalciteNormalizer {
     private static final Set<String> INTERVAL_UNITS = Set.of("microsecond", "second", "minute", "hour", "day", "week",
             "month", "quarter", "year", "day_hour", "day_minute", "day_second", "hour_minute", "hour_second",
             "minute_second", "year_month");
+    private static final Set<String> ON_ENDERS = Set.of("join", "left", "right", "inner", "full", "cross", "natural",
+            "where", "group", "order", "limit", "offset", "fetch", "union", "intersect", "except", "having", "window",
+            "for", "returning", "straight_join", "lateral");
     private static final Set<String> TYPE_CONTINUATIONS = Set.of("precision", "varying", "with", "without", "time", "zone");
 
     private final List<Token> tk;
@@ -148,6 +151,19 @@ public final class CalciteNormalizer {
                     fromClause = true;
                 }
             }
+            if (w.equals("on") && next != null && next.type() == TokenType.LPAREN && i + 2 < to && !isQueryStart(tk.get(i + 2))) {
+                // ON ( cond ) -> ON cond when the parentheses hold the whole condition: same columns, and
+                // Calcite's parser backtracks badly over parenthesised join conditions
+                int close = closing(i + 1, to);
+                Token after = close + 1 < to ? tk.get(close + 1) : null;
+                if (after == null || after.type() == TokenType.RPAREN || after.type() == TokenType.COMMA
+                        || after.type() == TokenType.WORD && ON_ENDERS.contains(after.value())) {
+                    emit("on");
+                    render(i + 2, close, depth + 1);
+                    i = close;
+                    continue;
+                }
+            }
             if (w.equals("operator") && next != null && next.type() == TokenType.LPAREN) {
                 // OPERATOR(schema.op) -> op
                 int j = i + 2;
@@ -216,6 +232,10 @@ public final class CalciteNormalizer {
                     }
                     default -> { }
                 }
+            }
+            if (w.equals("only") && i > from && (tk.get(i - 1).isWord("from") || tk.get(i - 1).isWord("join")
+                    || tk.get(i - 1).isWord("update") || tk.get(i - 1).isWord("table"))) {
+                continue; // FROM ONLY t: inheritance children excluded, same columns
             }
             if (dialect == Dialect.MYSQL && w.equals("replace") && i == from) {
                 emit("insert"); // REPLACE writes the same columns as INSERT (after deleting conflicting rows)

@@ -633,7 +633,7 @@ public final class QueryResolver {
     }
 
     private boolean isUnqualifiedSystem(String name) {
-        return dialect == Dialect.POSTGRESQL && name.toLowerCase(Locale.ROOT).startsWith("pg_")
+        return dialect == Dialect.POSTGRESQL && name.toLowerCase(Locale.ROOT).startsWith("pg_") && !catalog.hasRelationNamed(name)
                 || dialect == Dialect.MYSQL && catalog.isSystemSchema(catalog.database() == null ? "" : catalog.database());
     }
 

@@ -17,6 +17,14 @@ final class Tautology {
     private Tautology() {}
 
     static boolean alwaysTrue(SqlNode n) {
+        return alwaysTrue(n, java.util.Set.of());
+    }
+
+    /**
+     * @param notNullColumns column names that cannot be NULL (the primary key): {@code pk IS NOT NULL} and
+     *                       {@code pk = pk} hold for every row
+     */
+    static boolean alwaysTrue(SqlNode n, java.util.Set<String> notNullColumns) {
         if (n instanceof SqlLiteral lit) {
             Object v = lit.getValue();
             if (v instanceof Boolean b) {
@@ -32,7 +40,7 @@ final class Tautology {
         switch (k) {
             case OR -> {
                 for (SqlNode o : c.getOperandList()) {
-                    if (alwaysTrue(o)) {
+                    if (alwaysTrue(o, notNullColumns)) {
                         return true;
                     }
                 }
@@ -40,7 +48,7 @@ final class Tautology {
             }
             case AND -> {
                 for (SqlNode o : c.getOperandList()) {
-                    if (!alwaysTrue(o)) {
+                    if (!alwaysTrue(o, notNullColumns)) {
                         return false;
                     }
                 }
@@ -60,11 +68,20 @@ final class Tautology {
                 if (allConst) {
                     return true;
                 }
+                // x LIKE '%'
+                if (k == SqlKind.LIKE && c.operandCount() >= 2 && c.operand(1) instanceof SqlLiteral p
+                        && "%".equals(p.toValue())) {
+                    return true;
+                }
                 // x = x
                 return c.operandCount() == 2 && c.operand(0) instanceof SqlIdentifier a && c.operand(1) instanceof SqlIdentifier b
                         && a.names.equals(b.names);
             }
-            case IS_NOT_NULL, IS_TRUE, IS_NOT_FALSE -> {
+            case IS_NOT_NULL -> {
+                return constant(c.operand(0)) || c.operand(0) instanceof SqlIdentifier id
+                        && notNullColumns.contains(id.names.get(id.names.size() - 1).toLowerCase(java.util.Locale.ROOT));
+            }
+            case IS_TRUE, IS_NOT_FALSE -> {
                 return constant(c.operand(0));
             }
             default -> {

@@ -28,9 +28,12 @@ public final class Catalog {
     private final Map<Long, Table> byOid;
     private final Map<String, List<FunctionInfo>> functions;
     private final Set<String> schemas;
+    private final Set<String> relationNames;
+    private final io.countersign.analysis.lexer.SqlLexer.Options lexOptions;
 
     private Catalog(Dialect dialect, String database, List<String> searchPath, List<Table> tableList,
-                    List<FunctionInfo> functionList) {
+                    List<FunctionInfo> functionList, io.countersign.analysis.lexer.SqlLexer.Options lexOptions) {
+        this.lexOptions = lexOptions;
         this.version = VERSIONS.incrementAndGet();
         this.dialect = dialect;
         this.database = database;
@@ -55,6 +58,19 @@ public final class Catalog {
         this.byOid = Map.copyOf(o);
         this.functions = Map.copyOf(f);
         this.schemas = Set.copyOf(s);
+        java.util.HashSet<String> names = new java.util.HashSet<>();
+        tableList.forEach(tb -> names.add(tb.name().toLowerCase(Locale.ROOT)));
+        this.relationNames = Set.copyOf(names);
+    }
+
+    /** How the server tokenises SQL (sql_mode / standard_conforming_strings at load time). */
+    public io.countersign.analysis.lexer.SqlLexer.Options lexOptions() {
+        return lexOptions;
+    }
+
+    /** Whether any user schema has a relation with this name (it could shadow a system relation). */
+    public boolean hasRelationNamed(String name) {
+        return relationNames.contains(name.toLowerCase(Locale.ROOT));
     }
 
     public static Builder builder(Dialect dialect) {
@@ -141,8 +157,10 @@ public final class Catalog {
         private List<String> searchPath;
         private final List<Table> tables = new ArrayList<>();
         private final List<FunctionInfo> functions = new ArrayList<>();
+        private io.countersign.analysis.lexer.SqlLexer.Options lexOptions;
 
         private Builder(Dialect dialect) {
+            this.lexOptions = io.countersign.analysis.lexer.SqlLexer.Options.defaults(dialect);
             this.dialect = dialect;
             this.searchPath = dialect == Dialect.POSTGRESQL ? List.of("pg_catalog", "public") : List.of();
         }
@@ -189,8 +207,13 @@ public final class Catalog {
             return this;
         }
 
+        public Builder lexOptions(io.countersign.analysis.lexer.SqlLexer.Options options) {
+            this.lexOptions = options;
+            return this;
+        }
+
         public Catalog build() {
-            return new Catalog(dialect, database, searchPath, tables, functions);
+            return new Catalog(dialect, database, searchPath, tables, functions, lexOptions);
         }
     }
 }

@@ -23,9 +23,14 @@ public final class MySqlCatalogLoader {
     public static Catalog load(Connection c) throws SQLException {
         Catalog.Builder b = Catalog.builder(Dialect.MYSQL);
         try (Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery("SELECT DATABASE()")) {
+            try (ResultSet rs = s.executeQuery("SELECT DATABASE(), @@GLOBAL.sql_mode")) {
                 rs.next();
                 String db = rs.getString(1);
+                String mode = String.valueOf(rs.getString(2)).toUpperCase(java.util.Locale.ROOT);
+                // agents' sessions start from the global sql_mode; session changes to it are held by layer 1
+                b.lexOptions(new io.countersign.analysis.lexer.SqlLexer.Options(
+                        mode.contains("ANSI_QUOTES") || mode.matches("(^|.*,)ANSI(,.*|$)"),
+                        !mode.contains("NO_BACKSLASH_ESCAPES")));
                 if (db == null) {
                     throw new SQLException("the catalog connection has no current database; connect with a database name (jdbc:mariadb://host/db)");
                 }

@@ -23,9 +23,11 @@ public final class PostgresCatalogLoader {
     public static Catalog load(Connection c) throws SQLException {
         Catalog.Builder b = Catalog.builder(Dialect.POSTGRESQL);
         try (Statement s = c.createStatement()) {
-            try (ResultSet rs = s.executeQuery("SELECT current_database(), current_schemas(true)")) {
+            try (ResultSet rs = s.executeQuery("SELECT current_database(), current_schemas(true),"
+                    + " current_setting('standard_conforming_strings')")) {
                 rs.next();
                 b.database(rs.getString(1));
+                b.lexOptions(new io.countersign.analysis.lexer.SqlLexer.Options(false, !"on".equals(rs.getString(3))));
                 Array path = rs.getArray(2);
                 List<String> sp = new ArrayList<>();
                 for (Object o : (Object[]) path.getArray()) {

@@ -60,7 +60,7 @@ public final class ExplainLayer {
         Draft d;
         LexerOutcome.Query q;
         try {
-            tokens = SqlLexer.tokenize(sql, dialect);
+            tokens = SqlLexer.tokenize(sql, dialect, catalog.lexOptions());
             LexedStatement st = LexedStatement.split(sql, tokens).get(0);
             tokens = st.tokens();
             facts = LexicalAnalyzer.analyze(tokens);
@@ -74,7 +74,13 @@ public final class ExplainLayer {
             return pending;
         }
         String inner = sql.substring(tokens.get(q.from()).start(), tokens.get(q.to() - 1).end());
-        List<String> functionNames = facts.functions().stream().map(f -> f.last().toLowerCase(Locale.ROOT)).distinct().toList();
+        List<String> functionNames = new ArrayList<>(facts.functions().stream().map(f -> f.last().toLowerCase(Locale.ROOT)).distinct().toList());
+        // planning expands views: functions their definitions call must pass the same check
+        String viewFunction = userFunctionInViews(facts, catalog, dialect, functionNames, 0, new java.util.HashSet<>());
+        if (viewFunction != null) {
+            return unanalysable(pending, "reads a view that calls user-defined function " + viewFunction
+                    + ", so the database's EXPLAIN is not run (planning could execute it)");
+        }
         try (Connection c = side.get()) {
             Draft e = dialect == Dialect.POSTGRESQL
                     ? postgres(c, inner, tokens.subList(q.from(), q.to()), functionNames, catalog, config)
@@ -130,6 +136,40 @@ public final class ExplainLayer {
             }
         }
         return d.freeze(p.sql(), p.fingerprint(), SettledBy.EXPLAIN);
+    }
+
+    /** The first user function called by a view the statement reads (recursively), adding view functions to the list. */
+    private static String userFunctionInViews(LexicalFacts facts, Catalog catalog, Dialect dialect, List<String> functionNames,
+                                              int depth, Set<String> seen) {
+        if (depth > 16) {
+            return "(views nested too deeply)";
+        }
+        for (QualifiedName r : facts.relations()) {
+            Table t = LexerLayer.resolve(r, catalog);
+            if (t == null || !t.isView() || !seen.add(t.qualifiedName())) {
+                continue;
+            }
+            LexicalFacts vf;
+            try {
+                vf = LexicalAnalyzer.analyze(SqlLexer.tokenize(t.viewDefinition(), dialect));
+            } catch (RuntimeException e) {
+                return "(unreadable definition of view " + t.qualifiedName() + ")";
+            }
+            for (QualifiedName f : vf.functions()) {
+                String name = f.last().toLowerCase(Locale.ROOT);
+                if (catalog.hasUserFunction(name)) {
+                    return name;
+                }
+                if (!functionNames.contains(name)) {
+                    functionNames.add(name);
+                }
+            }
+            String nested = userFunctionInViews(vf, catalog, dialect, functionNames, depth + 1, seen);
+            if (nested != null) {
+                return nested;
+            }
+        }
+        return null;
     }
 
     private static StatementAnalysis unanalysable(StatementAnalysis p, String reason) {
@@ -258,6 +298,11 @@ public final class ExplainLayer {
             }
             if (modify) {
                 d.tablesWritten.add(name);
+                String op = node.path("Operation").asText();
+                if ((op.equals("Delete") || op.equals("Update")) && !hasFilter(node.get("Plans"))) {
+                    d.flag(Category.DESTRUCTIVE, op.toUpperCase(Locale.ROOT) + " of " + name
+                            + " has no filter in the plan: it affects every row");
+                }
                 if (t != null) {
                     // the plan does not say which columns a write sets: count them all
                     t.columns().forEach(c -> d.columnsWritten.add(name + "." + c.name()));
@@ -288,6 +333,26 @@ public final class ExplainLayer {
                 walk(p, catalog, aliases, expressions, d);
             }
         }
+    }
+
+    private static final Set<String> FILTER_KEYS = Set.of("Filter", "Index Cond", "Recheck Cond", "TID Cond",
+            "Join Filter", "Hash Cond", "Merge Cond", "One-Time Filter");
+
+    private static boolean hasFilter(JsonNode plans) {
+        if (plans == null) {
+            return false;
+        }
+        for (JsonNode p : plans) {
+            for (String k : FILTER_KEYS) {
+                if (p.has(k)) {
+                    return true;
+                }
+            }
+            if (hasFilter(p.get("Plans"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** alias.column, alias.* and a bare alias (a whole-row reference) inside a plan expression. */

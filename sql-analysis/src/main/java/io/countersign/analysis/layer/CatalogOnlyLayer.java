@@ -17,8 +17,27 @@ public final class CatalogOnlyLayer {
 
     /** Fills the draft and returns true when the statement is a catalog read; leaves the draft alone otherwise. */
     public static boolean settle(LexicalFacts facts, Dialect dialect, Catalog catalog, Draft d) {
+        return settle(facts, null, dialect, catalog, d);
+    }
+
+    /**
+     * @param tokens when given, a safety net: any identifier token that names a user relation keeps the
+     *               statement out of this layer, even if the lexer did not see it in a relation position
+     */
+    public static boolean settle(LexicalFacts facts, java.util.List<io.countersign.analysis.lexer.Token> tokens,
+                                 Dialect dialect, Catalog catalog, Draft d) {
         if (facts.writesInside() || facts.relations().isEmpty()) {
             return false;
+        }
+        if (tokens != null) {
+            for (var t : tokens) {
+                if (t.isIdentifier() && catalog.hasRelationNamed(t.value())) {
+                    return false;
+                }
+                if (t.type() == io.countersign.analysis.lexer.TokenType.STRING && catalog.hasRelationNamed(lastPart(t.value()))) {
+                    return false; // 'customers'::regclass, query_to_xml('select ... customers')
+                }
+            }
         }
         java.util.List<String> tables = new java.util.ArrayList<>();
         for (QualifiedName q : facts.relations()) {
@@ -48,6 +67,11 @@ public final class CatalogOnlyLayer {
         return true;
     }
 
+    private static String lastPart(String s) {
+        int dot = s.lastIndexOf('.');
+        return (dot < 0 ? s : s.substring(dot + 1)).trim();
+    }
+
     private static String systemName(QualifiedName q, Dialect dialect, Catalog catalog) {
         String name = q.last().toLowerCase(Locale.ROOT);
         if (FunctionRules.SENSITIVE_SYSTEM_RELATIONS.contains(name)) {
@@ -63,7 +87,7 @@ public final class CatalogOnlyLayer {
         if (user != null) {
             return catalog.isSystemSchema(user.schema()) ? user.qualifiedName() : null;
         }
-        if (dialect == Dialect.POSTGRESQL && FunctionRules.looksLikePgSystemRelation(name)) {
+        if (dialect == Dialect.POSTGRESQL && FunctionRules.looksLikePgSystemRelation(name) && !catalog.hasRelationNamed(name)) {
             // pg_catalog is searched first unless the search path says otherwise; a user relation with the
             // same name would have resolved above
             return "pg_catalog." + name;

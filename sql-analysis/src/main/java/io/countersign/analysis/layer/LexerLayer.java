@@ -24,7 +24,7 @@ public final class LexerLayer {
             "SHOW", "RESET", "BEGIN", "COMMIT", "ROLLBACK", "ROLLBACK TO SAVEPOINT", "SAVEPOINT", "RELEASE",
             "LISTEN", "NOTIFY", "UNLISTEN", "DEALLOCATE", "FETCH", "MOVE", "CLOSE", "DISCARD", "USE",
             "PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED", "CHECKPOINT", "ANALYZE", "VACUUM",
-            "UNLOCK", "LOCK", "HELP", "DESCRIBE", "START SLAVE_PLACEHOLDER");
+            "UNLOCK", "LOCK", "HELP", "DESCRIBE", "COMMENT", "REINDEX", "CLUSTER", "REFRESH", "OPTIMIZE", "CHECKSUM");
 
     private static final Set<String> PRIVILEGE_OBJECTS = set("ROLE", "USER", "GROUP", "DEFAULT PRIVILEGES", "USER MAPPING");
 
@@ -226,6 +226,24 @@ public final class LexerLayer {
         for (Token t : tk) {
             if (t.type() == TokenType.LPAREN || t.isWord("select")) {
                 return new LexerOutcome.Unsettled("SET with an expression or subquery that may read data");
+            }
+        }
+        // a search_path that puts pg_catalog after another schema lets user relations shadow system catalogs
+        if (dialect == Dialect.POSTGRESQL && what != null && what.isWord("search_path")) {
+            boolean seenOther = false;
+            for (int j = i + 1; j < tk.size(); j++) {
+                Token t = tk.get(j);
+                String v = t.type() == TokenType.STRING || t.isIdentifier() ? t.value().toLowerCase(Locale.ROOT) : null;
+                if (v == null || v.equals("to") || v.equals("default")) {
+                    continue;
+                }
+                if (v.contains("pg_catalog")) {
+                    if (seenOther || !v.startsWith("pg_catalog")) {
+                        return new LexerOutcome.Unsettled("search_path puts pg_catalog after another schema, so user relations could shadow system catalogs");
+                    }
+                } else {
+                    seenOther = true;
+                }
             }
         }
         // settings that change how the server reads quotes and backslashes would make this lexer disagree with it
@@ -449,6 +467,11 @@ public final class LexerLayer {
                 if (tk.get(i).isWord("truncate") && i > 0) {
                     d.flag(Category.DESTRUCTIVE, "ALTER TABLE ... TRUNCATE PARTITION empties data");
                 }
+                if (tk.get(i).isWord("type") && i > 1 && i + 1 < tk.size()
+                        && (tk.get(i - 1).isWord("data") || tk.get(i - 2).isWord("column") || tk.get(i - 2).isWord("alter"))) {
+                    d.flag(Category.DESTRUCTIVE, "ALTER TABLE" + objects(facts, catalog)
+                            + " changes a column's type, rewriting (and possibly truncating) every value");
+                }
             }
             return new LexerOutcome.Settled();
         }
@@ -520,9 +543,11 @@ public final class LexerLayer {
         }
         // set_config('role', ...) / set_config('session_authorization', ...)
         for (int i = 0; i + 2 < tk.size(); i++) {
-            if (tk.get(i).isWord("set_config") && tk.get(i + 1).type() == TokenType.LPAREN) {
+            if (tk.get(i).isIdentifier() && tk.get(i).value().equalsIgnoreCase("set_config") && tk.get(i + 1).type() == TokenType.LPAREN) {
                 Token arg = tk.get(i + 2);
-                String setting = arg.type() == TokenType.STRING ? arg.value().toLowerCase(Locale.ROOT).trim() : null;
+                // only a lone literal argument is certain: 'ro' || 'le' or any expression counts as the role
+                boolean lone = arg.type() == TokenType.STRING && i + 3 < tk.size() && tk.get(i + 3).type() == TokenType.COMMA;
+                String setting = lone ? arg.value().toLowerCase(Locale.ROOT).trim() : null;
                 if (setting == null || setting.equals("role") || setting.equals("session_authorization")
                         || setting.startsWith("session_authorization") || setting.equals("is_superuser")) {
                     d.flag(Category.SESSION_AUTH, "set_config(" + (setting == null ? "<expression>" : "'" + setting + "'")

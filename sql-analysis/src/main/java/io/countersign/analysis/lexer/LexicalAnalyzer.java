@@ -90,6 +90,13 @@ public final class LexicalAnalyzer {
                             && Set.of("insert", "update", "delete", "merge").contains(next.value())) {
                         writesInside = true;
                     }
+                    // FROM (a JOIN b ...) / FROM ((a)): a parenthesised join starts with a relation
+                    boolean subquery = next != null && next.type() == TokenType.WORD
+                            && Set.of("select", "with", "values", "table").contains(next.value());
+                    if (expectRelation && !subquery && introducerOpensList(introducer)) {
+                        fromOpen[depth] = true;
+                        continue;
+                    }
                     expectRelation = false;
                     continue;
                 }
@@ -102,6 +109,7 @@ public final class LexicalAnalyzer {
                 case COMMA -> {
                     if (fromOpen[depth]) {
                         expectRelation = true;
+                        introducer = ",";
                     }
                     continue;
                 }
@@ -168,6 +176,7 @@ public final class LexicalAnalyzer {
             boolean afterCast = prev != null && prev.isOperator("::");
             if (call && !afterCast && !(t.type() == TokenType.WORD && parts.size() == 1 && NOT_FUNCTIONS.contains(t.value()))) {
                 functions.add(new QualifiedName(parts, quoted));
+                expectRelation = false; // a function in FROM: its parenthesis holds arguments, not a join
             } else if (expectRelation && !(t.type() == TokenType.WORD && Set.of("only", "lateral", "if", "exists", "not", "ignore").contains(t.value()))) {
                 relations.add(new QualifiedName(parts, quoted));
                 if (!parts.isEmpty() && parts.get(0).equals("pg_temp")) {
@@ -180,6 +189,10 @@ public final class LexicalAnalyzer {
             i = j;
         }
         return new LexicalFacts(kind, relations, functions, hasWhere, temporary, writesInside);
+    }
+
+    private static boolean introducerOpensList(String w) {
+        return w.equals("from") || w.equals("join") || w.equals("straight_join") || w.equals(",");
     }
 
     private static boolean isJoinWord(String w) {

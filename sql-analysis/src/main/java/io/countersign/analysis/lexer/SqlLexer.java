@@ -25,14 +25,34 @@ public final class SqlLexer {
     /** Inside a MySQL executable comment: its closing star-slash is skipped, its content is code. */
     private boolean inVersionedComment;
 
-    private SqlLexer(String s, Dialect dialect) {
+    /**
+     * Server settings that change tokenising.
+     *
+     * @param ansiQuotes         MySQL sql_mode ANSI_QUOTES: "x" is an identifier, not a string
+     * @param backslashEscapes   backslash escapes in ordinary strings: MySQL unless NO_BACKSLASH_ESCAPES;
+     *                           PostgreSQL when standard_conforming_strings is off
+     */
+    public record Options(boolean ansiQuotes, boolean backslashEscapes) {
+        public static Options defaults(Dialect dialect) {
+            return new Options(false, dialect == Dialect.MYSQL);
+        }
+    }
+
+    private final Options options;
+
+    private SqlLexer(String s, Dialect dialect, Options options) {
         this.s = s;
         this.dialect = dialect;
         this.n = s.length();
+        this.options = options;
     }
 
     public static List<Token> tokenize(String sql, Dialect dialect) {
-        SqlLexer lx = new SqlLexer(sql, dialect);
+        return tokenize(sql, dialect, Options.defaults(dialect));
+    }
+
+    public static List<Token> tokenize(String sql, Dialect dialect, Options options) {
+        SqlLexer lx = new SqlLexer(sql, dialect, options);
         lx.run();
         return lx.out;
     }
@@ -150,21 +170,23 @@ public final class SqlLexer {
         }
         if ((c == 'E' || c == 'e') && c1 == '\'' && !mysql()) {
             pos++;
-            add(TokenType.STRING, quoted('\'', true), start);
+            add(TokenType.STRING, decodeEscapes(quotedRaw('\''), start), start);
             return;
         }
         if ((c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n') && c1 == '\'') {
             pos++;
-            add(TokenType.STRING, quoted('\'', mysql()), start);
+            add(TokenType.STRING, quoted('\'', options.backslashEscapes()), start);
             return;
         }
         if (c == '\'') {
-            add(TokenType.STRING, quoted('\'', mysql()), start);
+            add(TokenType.STRING, quoted('\'', options.backslashEscapes()), start);
             return;
         }
         if (c == '"') {
-            if (mysql()) {
-                add(TokenType.STRING, quoted('"', true), start);
+            if (mysql() && options.ansiQuotes()) {
+                add(TokenType.QUOTED_IDENT, quoted('"', false), start);
+            } else if (mysql()) {
+                add(TokenType.STRING, quoted('"', options.backslashEscapes()), start);
             } else {
                 String v = quoted('"', false);
                 if (v.isEmpty()) {
@@ -277,6 +299,9 @@ public final class SqlLexer {
             if (inVersionedComment && s.charAt(pos) == '*' && at(pos + 1) == '/' && pos > start) {
                 break;
             }
+            if (s.charAt(pos) == ':' && at(pos + 1) == ':' && pos > start) {
+                break; // a cast after an operator: "c.*::text"
+            }
             pos++;
             if (mysql() && pos - start >= 3) {
                 break;
@@ -285,7 +310,23 @@ public final class SqlLexer {
         if (pos == start) {
             throw new SqlLexException("unexpected character '" + s.charAt(pos) + "'", pos);
         }
+        if (!mysql()) {
+            // PostgreSQL: a multi-character operator cannot end in + or - unless it contains ~ ! @ # % ^ & | ` ?
+            while (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-')
+                    && !containsAny(s, start, pos, "~!@#%^&|`?")) {
+                pos--;
+            }
+        }
         add(TokenType.OPERATOR, s.substring(start, pos), start);
+    }
+
+    private static boolean containsAny(String s, int from, int to, String chars) {
+        for (int i = from; i < to; i++) {
+            if (chars.indexOf(s.charAt(i)) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean isOpChar(char c) {
@@ -359,6 +400,85 @@ public final class SqlLexer {
             }
         }
         throw new SqlLexException("unterminated quoted " + (q == '\'' ? "string" : "identifier"), start);
+    }
+
+    /** Reads an E'' string keeping backslash sequences (\' and \\ included) for {@link #decodeEscapes}. */
+    private String quotedRaw(char q) {
+        int start = pos;
+        pos++;
+        StringBuilder sb = new StringBuilder();
+        while (pos < n) {
+            char c = s.charAt(pos);
+            if (c == '\\' && pos + 1 < n) {
+                sb.append(c).append(s.charAt(pos + 1));
+                pos += 2;
+            } else if (c == q) {
+                if (at(pos + 1) == q) {
+                    sb.append(q);
+                    pos += 2;
+                } else {
+                    pos++;
+                    return sb.toString();
+                }
+            } else {
+                sb.append(c);
+                pos++;
+            }
+        }
+        throw new SqlLexException("unterminated quoted string", start);
+    }
+
+    /** PostgreSQL E'' escapes: b f n r t, octal o/oo/ooo, hex x h/hh, u XXXX, U XXXXXXXX (each after a backslash). */
+    private static String decodeEscapes(String raw, int offset) {
+        StringBuilder sb = new StringBuilder(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c != '\\' || i + 1 >= raw.length()) {
+                sb.append(c);
+                continue;
+            }
+            char e = raw.charAt(++i);
+            switch (e) {
+                case 'b' -> sb.append('\b');
+                case 'f' -> sb.append('\f');
+                case 'n' -> sb.append('\n');
+                case 'r' -> sb.append('\r');
+                case 't' -> sb.append('\t');
+                case 'x' -> {
+                    int j = i + 1;
+                    while (j < raw.length() && j < i + 3 && isHex(raw.charAt(j))) {
+                        j++;
+                    }
+                    if (j == i + 1) {
+                        sb.append('x');
+                    } else {
+                        sb.append((char) Integer.parseInt(raw.substring(i + 1, j), 16));
+                        i = j - 1;
+                    }
+                }
+                case 'u', 'U' -> {
+                    int len = e == 'u' ? 4 : 8;
+                    if (!hexRun(raw, i + 1, len)) {
+                        throw new SqlLexException("invalid Unicode escape in E'' string", offset);
+                    }
+                    sb.appendCodePoint(Integer.parseInt(raw.substring(i + 1, i + 1 + len), 16));
+                    i += len;
+                }
+                default -> {
+                    if (e >= '0' && e <= '7') {
+                        int j = i;
+                        while (j < raw.length() && j < i + 3 && raw.charAt(j) >= '0' && raw.charAt(j) <= '7') {
+                            j++;
+                        }
+                        sb.append((char) Integer.parseInt(raw.substring(i, j), 8));
+                        i = j - 1;
+                    } else {
+                        sb.append(e);
+                    }
+                }
+            }
+        }
+        return sb.toString();
     }
 
     private static char unescape(char c) {
