@@ -26,13 +26,16 @@ public final class DemoCommand implements Callable<Integer> {
             description = "admin HTTP port (default: ${DEFAULT-VALUE})")
     int adminPort;
 
+    @Option(names = "--mysql-port", paramLabel = "N", defaultValue = "3307", description = "MySQL listener port, before an embedded MariaDB with the same shop data; -1 for none (default: ${DEFAULT-VALUE})")
+    int mysqlPort;
+
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "keep the embedded database here, across runs (default: a temporary directory, removed on exit)")
     Path dataDir;
 
     @Override
     public Integer call() throws Exception {
-        Demo demo = Demo.start(new Demo.Options(pgPort, adminPort, dataDir));
+        Demo demo = Demo.start(new Demo.Options(pgPort, adminPort, dataDir, mysqlPort));
         Thread hook = new Thread(demo::close, "countersign-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println(demo.instructions());

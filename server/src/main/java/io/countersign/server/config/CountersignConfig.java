@@ -76,8 +76,9 @@ public record CountersignConfig(
         problems.require(backends, "backends", "a list of at least one backend (name, host, port, database, user, ...)");
         problems.require(agents, "agents", "a list of at least one agent (name, owner, password or scram, backends)");
         // a PostgreSQL and a MySQL backend may share a name: agents reach each through its own listener
-        duplicates(backends.stream().map(b -> b == null ? null : b.type().configName() + " backend '" + b.name() + "'").toList(),
-                "backends", problems);
+        for (BackendType type : BackendType.values()) {
+            duplicates(backends.stream().map(b -> b == null || b.type() != type ? null : b.name()).toList(), "backends", problems);
+        }
         duplicates(agents.stream().map(a -> a == null ? null : a.name()).toList(), "agents", problems);
         for (int i = 0; i < backends.size(); i++) {
             if (backends.get(i) == null) problems.add("backends[" + i + "]", "empty entry; expected a backend mapping");

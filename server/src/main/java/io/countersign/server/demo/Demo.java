@@ -78,14 +78,38 @@ public final class Demo implements AutoCloseable {
         // fail before spending seconds on the database when a port is taken
         ensureFree(options.pgPort(), "--pg-port");
         ensureFree(options.adminPort(), "--admin-port");
+        if (options.mysqlPort() < NO_MYSQL || options.mysqlPort() > 65535) {
+            throw new IllegalArgumentException("--mysql-port " + options.mysqlPort()
+                    + " is not a port; expected 1-65535, 0 for a free one, or -1 for no MySQL side");
+        }
         if (options.withMySql()) {
             ensureFree(options.mysqlPort(), "--mysql-port");
         }
-        DemoDatabase db = DemoDatabase.start(options.dataDir());
+        // MariaDB starts beside PostgreSQL: both spend most of their start waiting on their own processes
+        java.util.concurrent.CompletableFuture<DemoMariaDb> mariaDbStart = options.withMySql()
+                ? java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return DemoMariaDb.start(options.dataDir() == null ? null : options.dataDir().resolve("mariadb"));
+                    } catch (java.io.IOException | java.sql.SQLException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                }, runnable -> Thread.ofPlatform().name("countersign-demo-mariadb").start(runnable))
+                : java.util.concurrent.CompletableFuture.completedFuture(null);
+        DemoDatabase db;
+        try {
+            db = DemoDatabase.start(options.dataDir());
+        } catch (Exception | Error e) {
+            mariaDbStart.thenAccept(m -> {
+                if (m != null) m.close();
+            });
+            throw e;
+        }
         DemoMariaDb mariaDb = null;
         try {
-            if (options.withMySql()) {
-                mariaDb = DemoMariaDb.start(options.dataDir() == null ? null : options.dataDir().resolve("mariadb"));
+            try {
+                mariaDb = mariaDbStart.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
             }
             Map<String, String> tokens = new LinkedHashMap<>();
             for (String r : REVIEWERS) {

@@ -27,6 +27,9 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class BackendAnalysis implements AutoCloseable {
 
+    private static final java.util.regex.Pattern MYSQL_INTEGER =
+            java.util.regex.Pattern.compile("(?i)(tiny|small|medium|big)?int\\b");
+
     private final BackendConfig backend;
     private final Dialect dialect;
     private final CatalogCache catalogs;
@@ -126,6 +129,23 @@ public final class BackendAnalysis implements AutoCloseable {
             }
             var table = c.table(qualifiedTable.substring(0, dot), qualifiedTable.substring(dot + 1));
             return table == null ? List.of() : table.primaryKey();
+        }
+
+        /**
+         * MySQL results carry no type OIDs, so integer key columns are named by the catalog: they
+         * compare as PostgreSQL's int8 (OID 20) does, "007" and "7" being one key, as
+         * tracking's MySqlCatalogResolver does. PostgreSQL keys keep their wire types.
+         */
+        @Override
+        public int typeOf(String qualifiedTable, String column) {
+            Catalog c = catalogs.current();
+            int dot = qualifiedTable.indexOf('.');
+            if (dialect != Dialect.MYSQL || c == null || dot < 0) {
+                return 0;
+            }
+            var table = c.table(qualifiedTable.substring(0, dot), qualifiedTable.substring(dot + 1));
+            var col = table == null ? null : table.column(column);
+            return col != null && col.type() != null && MYSQL_INTEGER.matcher(col.type()).lookingAt() ? 20 : 0;
         }
     }
 }

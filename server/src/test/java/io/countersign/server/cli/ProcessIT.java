@@ -100,7 +100,7 @@ class ProcessIT {
 
     @Test
     void demoPrintsHowToConnectServesPsqlAndStopsCleanly() throws Exception {
-        try (Launched demo = new Launched("demo", "--pg-port", "0", "--admin-port", "0")) {
+        try (Launched demo = new Launched("demo", "--pg-port", "0", "--admin-port", "0", "--mysql-port", "-1")) {
             Matcher connect = demo.awaitLine(Pattern.compile(
                     "PGPASSWORD=demo-agent-pw psql \"host=127\\.0\\.0\\.1 port=(\\d+) user=demo-agent dbname=shop sslmode=require\""), 120);
             int port = Integer.parseInt(connect.group(1));

@@ -95,6 +95,24 @@ class MySqlConfigTest {
     }
 
     @Test
+    void aPostgresqlAndAMySqlBackendMayShareANameButTwoMySqlBackendsMayNot() {
+        CountersignConfig shared = parse(BOTH.replace("- name: pgdb", "- name: shop"));
+        assertThat(shared.backends()).extracting(BackendConfig::name).containsExactly("shop", "shop");
+        assertThat(new ConfigAgentAuthenticator(shared, Protocol.MYSQL).route("bot", "shop"))
+                .isInstanceOfSatisfying(Route.Backend.class, b -> assertThat(b.target().port()).isEqualTo(3306));
+        assertThat(new ConfigAgentAuthenticator(shared).route("bot", "shop"))
+                .isInstanceOfSatisfying(Route.Backend.class, b -> assertThat(b.target().port()).isEqualTo(5432));
+
+        String twice = BOTH.replace("- name: pgdb", "- name: shop\n    type: mysql");
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(() -> parse(twice));
+        assertThat(e).isNotNull();
+        assertThat(e.problems()).anySatisfy(p -> {
+            assertThat(p.keyPath()).isEqualTo("backends[1].name");
+            assertThat(p.problem()).contains("'shop' is already used by backends[0]");
+        });
+    }
+
+    @Test
     void eachListenerRoutesOnlyToBackendsOfItsProtocol() {
         CountersignConfig c = parse(BOTH);
         ConfigAgentAuthenticator mysql = new ConfigAgentAuthenticator(c, Protocol.MYSQL);

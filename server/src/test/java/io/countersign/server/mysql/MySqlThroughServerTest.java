@@ -226,10 +226,11 @@ class MySqlThroughServerTest {
     }
 
     @Test
-    void theAuditRecordOfAMySqlStatementSaysMysql() throws Exception {
+    void theAuditRecordOfAMySqlStatementSaysMysqlAndWhatItTouched() throws Exception {
         String marker = "audit_marker_" + System.nanoTime();
         try (Connection c = mariadb(""); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT id AS " + marker + " FROM orders WHERE id = 11")) {
+             ResultSet rs = s.executeQuery("SELECT id AS " + marker + ", name FROM customers WHERE id IN (1, 2) ORDER BY id")) {
+            assertThat(rs.next()).isTrue();
             assertThat(rs.next()).isTrue();
         }
         Path statements = dir.resolve("data").resolve("audit").resolve("statements");
@@ -240,12 +241,18 @@ class MySqlThroughServerTest {
         while (protocol == null && System.nanoTime() < deadline) {
             if (Files.isDirectory(statements)) {
                 try (Connection duck = DriverManager.getConnection("jdbc:duckdb:"); Statement q = duck.createStatement();
-                     ResultSet rs = q.executeQuery("SELECT protocol, agent, database FROM read_parquet('" + glob
+                     ResultSet rs = q.executeQuery("SELECT protocol, agent, database, CAST(tables_read AS VARCHAR),"
+                             + " CAST(columns_read AS VARCHAR), CAST(row_keys AS VARCHAR), rows_returned FROM read_parquet('" + glob
                              + "', hive_partitioning=1) WHERE sql LIKE '%" + marker + "%'")) {
                     if (rs.next()) {
                         protocol = rs.getString(1);
                         agent = rs.getString(2);
                         assertThat(rs.getString(3)).isEqualTo(db.name());
+                        // tracking: the analysis' tables and columns, and the primary keys of the rows the agent saw
+                        assertThat(rs.getString(4)).contains(db.name() + ".customers");
+                        assertThat(rs.getString(5)).contains("customers.name");
+                        assertThat(rs.getString(6)).as("row keys").contains("customers").contains("1").contains("2");
+                        assertThat(rs.getLong(7)).isEqualTo(2);
                     }
                 } catch (SQLException e) {
                     // no Parquet file closed yet: DuckDB finds nothing to read
