@@ -1,6 +1,7 @@
 package io.countersign.server.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
@@ -10,8 +11,10 @@ import java.util.List;
  * @param port port to bind (default 3307; 0 picks a free one)
  * @param tls  TLS for agents' SSL upgrade; absent means agents connect without TLS
  * @param auth plugins offered to agents (default [caching_sha2_password, mysql_native_password])
+ * @param serverVersion the version agents see in the greeting (default: the first mysql backend's, read at start)
  */
-public record MySqlListenerConfig(String host, Integer port, TlsConfig tls, List<MySqlAuthMethod> auth) implements ConfigSection {
+public record MySqlListenerConfig(String host, Integer port, TlsConfig tls, List<MySqlAuthMethod> auth,
+                                  @JsonProperty("server-version") String serverVersion) implements ConfigSection {
 
     @JsonCreator
     public MySqlListenerConfig {
@@ -20,6 +23,11 @@ public record MySqlListenerConfig(String host, Integer port, TlsConfig tls, List
         auth = auth == null
                 ? List.of(MySqlAuthMethod.CACHING_SHA2_PASSWORD, MySqlAuthMethod.MYSQL_NATIVE_PASSWORD)
                 : ConfigLists.copy(auth);
+    }
+
+    /** With the version taken from the backend. */
+    public MySqlListenerConfig(String host, Integer port, TlsConfig tls, List<MySqlAuthMethod> auth) {
+        this(host, port, tls, auth, null);
     }
 
     @Override

@@ -135,6 +135,7 @@ public final class CountersignServer implements AutoCloseable {
                         .gate(gate)
                         .listener(statements)
                         .metrics(metrics)
+                        .serverVersion(my.serverVersion() != null ? my.serverVersion() : mysqlBackendVersion(config))
                         .build();
                 mysqlAddress = mysql.start();
                 log.info("MySQL listener on {}", hostPort(mysqlAddress));
@@ -250,6 +251,39 @@ public final class CountersignServer implements AutoCloseable {
         } catch (java.io.IOException e) {
             return ReadinessCheck.Status.notReady("no answer from " + where + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The version the first reachable MySQL backend names in its greeting, or {@code null}. Drivers
+     * pick features by the version in Countersign's greeting (MySQL Connector/J asks a "8.0" server
+     * for transaction_isolation, which MariaDB does not have), so agents must see the backend's
+     * from their first connection on, not only after a session has reached it.
+     */
+    private static String mysqlBackendVersion(CountersignConfig config) {
+        for (BackendConfig b : config.backends()) {
+            if (b.type() != BackendType.MYSQL) {
+                continue;
+            }
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new InetSocketAddress(b.host(), b.port()), 1000);
+                s.setSoTimeout(1000);
+                java.io.InputStream in = s.getInputStream();
+                byte[] head = in.readNBytes(4);
+                int length = head.length == 4 ? (head[0] & 0xff) | (head[1] & 0xff) << 8 | (head[2] & 0xff) << 16 : 0;
+                byte[] payload = in.readNBytes(Math.min(length, 256));
+                if (payload.length > 1 && payload[0] == 10) {
+                    int end = 1;
+                    while (end < payload.length && payload[end] != 0) end++;
+                    String version = new String(payload, 1, end - 1, java.nio.charset.StandardCharsets.US_ASCII);
+                    log.info("MySQL listener shows agents the version of backend {}: {}", b.name(), version);
+                    return version;
+                }
+            } catch (java.io.IOException e) {
+                log.warn("MySQL backend {} at {}:{} did not greet ({}); agents see a default version until a session reaches it",
+                        b.name(), b.host(), b.port(), e.getMessage());
+            }
+        }
+        return null;
     }
 
     private static Set<MySqlListener.AuthMethod> mysqlAuthMethods(MySqlListenerConfig my) {

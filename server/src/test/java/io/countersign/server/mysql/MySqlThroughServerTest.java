@@ -67,6 +67,7 @@ class MySqlThroughServerTest {
                   postgres: {port: 0}
                   mysql:
                     port: 0
+                    tls: {self-signed: true}
                     auth: [caching_sha2_password, mysql_native_password]
                 admin: {port: 0}
                 data-dir: "%s"
@@ -154,6 +155,28 @@ class MySqlThroughServerTest {
                 assertThat(rs.getString(1)).isEqualTo("Bo");
             }
         }
+    }
+
+    @Test
+    void agentsMayUpgradeToTls() throws Exception {
+        String url = "jdbc:mysql://127.0.0.1:" + port() + "/" + db.name() + "?sslMode=REQUIRED";
+        try (Connection c = DriverManager.getConnection(url, AGENT, AGENT_PASSWORD); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SHOW STATUS LIKE 'Ssl_cipher'")) {
+            // the backend link is plain (tls: disable), so the proof is the driver's own session: it refuses plain text
+            assertThat(c.isValid(5)).isTrue();
+            assertThat(rs.next()).isTrue();
+        }
+    }
+
+    @Test
+    void readinessNamesTheMySqlListenerAndProbesTheMySqlBackend() throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        var response = http.send(java.net.http.HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + server.adminAddress().getPort() + "/readyz")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(response.body()).contains("mysql-listener").contains("accepting agents on 127.0.0.1:" + port())
+                .contains("backend:mysql:" + db.name()).contains("MySQL answers at");
     }
 
     @Test
