@@ -180,6 +180,16 @@ class MySqlThroughServerTest {
     }
 
     @Test
+    void anAgentWithoutADatabaseIsToldWhichOnesItMayUse() {
+        assertThatThrownBy(() -> DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port() + "/?user=" + AGENT
+                + "&password=" + AGENT_PASSWORD + "&sslMode=disable&jdbcCompliantTruncation=false").close())
+                .isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getErrorCode()).isEqualTo(1046);
+                    assertThat(e.getMessage()).contains("No database selected");
+                });
+    }
+
+    @Test
     void aWrongPasswordIsRefusedAsMySqlWordsIt() {
         assertThatThrownBy(() -> DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port() + "/" + db.name()
                 + "?user=" + AGENT + "&password=wrong&sslMode=disable").close())
