@@ -84,9 +84,15 @@ final class Clients {
                     - {name: alice, email: alice@example.com, groups: [dba, security], token: %s}
                 audit:
                   fsync: bounded
+                  roll-seconds: 1
                 """.formatted(dir.resolve("data"), db.host(), db.port(), db.name(), db.user(), agentYaml,
                 String.join(", ", sensitive), REVIEWER_TOKEN);
         return Files.writeString(dir.resolve("countersign.yaml"), yaml);
+    }
+
+    /** The audit directory of a config written by {@link #config}. */
+    static Path auditDir(Path dir) {
+        return dir.resolve("data").resolve("audit");
     }
 
     static CountersignServer start(Path config) throws Exception {
