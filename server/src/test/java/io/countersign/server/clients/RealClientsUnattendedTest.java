@@ -48,6 +48,7 @@ class RealClientsUnattendedTest {
         AGENTS.put("sqla-sensitive", "sqls-pw");
         AGENTS.put("node-agent", "node-pw");
         AGENTS.put("jdbc-agent", "jdbc-pw");
+        AGENTS.put("psql-agent", "psql-pw");
     }
 
     @BeforeAll
@@ -142,6 +143,19 @@ class RealClientsUnattendedTest {
     }
 
     @Test
+    void psqlCopyOutOfAPlainTableIsNotHeld() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("psql", "-X", "-v", "ON_ERROR_STOP=1", "-At",
+                "host=127.0.0.1 port=" + Clients.port(server) + " user=psql-agent dbname=shop sslmode=disable",
+                "-c", "\\copy categories TO STDOUT WITH CSV",
+                "-c", "\\copy (SELECT id, name FROM products WHERE id <= 2 ORDER BY id) TO STDOUT WITH CSV");
+        pb.environment().put("PGPASSWORD", AGENTS.get("psql-agent"));
+        pb.environment().remove("PGSERVICE");
+        Clients.Run run = Clients.runUnheld(server, "psql-agent", pb, 60);
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out().lines().toList()).containsExactly("1,tools", "2,toys", "1,product 1", "2,product 2");
+    }
+
+    @Test
     void pgjdbcConnectionSetUpAndDatabaseMetaDataAreNotHeld() throws Exception {
         String url = "jdbc:postgresql://127.0.0.1:" + Clients.port(server) + "/shop?sslmode=disable&ApplicationName=clients"
                 + "&prepareThreshold=1&assumeMinServerVersion=9.0";
@@ -189,6 +203,15 @@ class RealClientsUnattendedTest {
                         }
                     }
                 }
+                // fetch-size cursor: pgjdbc runs the query as a portal and fetches 4 rows at a time
+                try (var s = c.createStatement()) {
+                    s.setFetchSize(4);
+                    List<String> ids = new ArrayList<>();
+                    try (ResultSet rs = s.executeQuery("SELECT id FROM products ORDER BY id")) {
+                        while (rs.next()) ids.add(rs.getString(1));
+                    }
+                    r.put("fetched", ids.size());
+                }
                 c.rollback();
                 c.setReadOnly(false);
                 c.setAutoCommit(true);
@@ -218,6 +241,7 @@ class RealClientsUnattendedTest {
                 .containsEntry("readOnly", false)
                 .containsEntry("isolation", Connection.TRANSACTION_READ_COMMITTED)
                 .containsEntry("valid", true)
+                .containsEntry("fetched", 12)
                 .containsEntry("prepared1", "product 1").containsEntry("prepared2", "product 2").containsEntry("prepared3", "product 3")
                 .containsEntry("schema", "public")
                 // pgjdbc asks current_database(): the backend's own name, not the agent-facing "shop"
