@@ -50,6 +50,8 @@ final class LocalSlackApi implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final List<Call> calls = new CopyOnWriteArrayList<>();
+    /** Every request as it arrives, before any stall: shows what Countersign is waiting on. */
+    private final List<Call> arrived = new CopyOnWriteArrayList<>();
     private final Map<String, String> emails = new ConcurrentHashMap<>();
     private final AtomicLong ts = new AtomicLong(1_764_300_000_000_100L);
     volatile int failStatus;
@@ -75,6 +77,11 @@ final class LocalSlackApi implements AutoCloseable {
         return calls.stream().filter(c -> c.method().equals(method) && filter.test(c)).toList();
     }
 
+    /** Requests that reached this server, answered or not (a stalled one is here before it is in {@link #calls}). */
+    List<Call> arrived(String method, Predicate<Call> filter) {
+        return arrived.stream().filter(c -> c.method().equals(method) && filter.test(c)).toList();
+    }
+
     List<Call> calls(String method) {
         return calls(method, c -> true);
     }
@@ -84,6 +91,7 @@ final class LocalSlackApi implements AutoCloseable {
             String method = ex.getRequestURI().getPath().substring("/api/".length());
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             Map<String, String> params = parse(ex.getRequestHeaders().getFirst("Content-Type"), body);
+            arrived.add(new Call(method, params, JSON.nullNode()));
             if (!stall.isZero()) {
                 try {
                     Thread.sleep(stall.toMillis());

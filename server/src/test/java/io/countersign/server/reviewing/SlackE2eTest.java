@@ -179,10 +179,13 @@ class SlackE2eTest {
             assertThat(reviewer(server, "alice").show(held.id()).decisions()).as("the owner's click decides nothing").isEmpty();
 
             post(blockAction("UALICE", SlackMessages.APPROVE, held.id(), msg));
-            updatedWith(msg, "1 of 2 approvals");
+            LocalSlackApi.Call progress = updatedWith(msg, "1 of 2 approvals");
+            assertThat(progress.param("blocks")).as("progress names who approved").containsAnyOf("UALICE", "alice");
+            assertThat(actionIds(progress.json("blocks"))).as("still pending: buttons stay").contains(SlackMessages.APPROVE);
             // the same person cannot count twice
             post(blockAction("UALICE", SlackMessages.APPROVE, held.id(), msg));
             await(() -> !slack.calls("chat.postEphemeral", e -> e.param("user").equals("UALICE")).isEmpty(), "an ephemeral refusal to UALICE");
+            assertThat(slack.calls("chat.postEphemeral", e -> e.param("user").equals("UALICE")).get(0).param("text")).contains("already");
             assertThat(reviewer(server, "alice").show(held.id()).approvals()).isEqualTo(1);
             assertThat(grant).as("one approval of two").isNotDone();
 
@@ -238,7 +241,7 @@ class SlackE2eTest {
             } else {
                 slack.stall = Duration.ofSeconds(5);
             }
-            int postsBefore = slack.calls("chat.postMessage").size();
+            double failuresBefore = failures("chat.postMessage");
             String sql = "SELECT email FROM customers WHERE id = 1 AND name <> '" + mode + "'";
             try (Connection c = bot(server); Connection other = Reviewing.connect(server, "other-agent", "other-pw")) {
                 long t0 = System.nanoTime();
@@ -252,8 +255,14 @@ class SlackE2eTest {
                 }
                 assertThat(millisSince(t1)).as("Slack " + mode + ": five queries of another agent").isLessThan(1_500);
 
+                // Countersign did try Slack for this very request: it got a 500, or its post is still stalled
+                await(() -> !slack.arrived("chat.postMessage", p -> p.param("blocks").contains(held.id())).isEmpty(),
+                        "Countersign's chat.postMessage for " + held.id());
                 if (mode.equals("500")) {
-                    await(() -> slack.calls("chat.postMessage").size() > postsBefore, "Countersign tried to post");
+                    await(() -> failures("chat.postMessage") > failuresBefore, "the failure counted in countersign_slack_failures_total");
+                } else {
+                    assertThat(slack.calls("chat.postMessage", p -> p.param("blocks").contains(held.id())))
+                            .as("the post is still stalled while the statement is held and other agents run").isEmpty();
                 }
                 long t2 = System.nanoTime();
                 reviewer(server, "alice").approve(held.id(), "Slack is down, approved in the console");
@@ -345,6 +354,11 @@ class SlackE2eTest {
                 .timeout(Duration.ofSeconds(10))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    static double failures(String method) {
+        var counter = server.metrics().find("countersign_slack_failures_total").tag("method", method).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     static long millisSince(long t0) {
