@@ -71,17 +71,19 @@ if [ "$(id -u)" = 0 ]; then runuser -u postgres -- pgbouncer -d "$work/pgbouncer
 for _ in $(seq 50); do [ -s "$work/pgbouncer.pid" ] && break; sleep 0.1; done
 bouncer_pid=$(cat "$work/pgbouncer.pid"); pids+=("$bouncer_pid")
 
-# --- Countersign ---
-cs_port=$(free_port); cs_admin=$(free_port)
-cat > "$work/countersign.yaml" <<YAML
+# --- Countersign: one instance with the audit off, one with it on (bounded fsync, the throughput setting) ---
+start_countersign() { # name audit-enabled -> sets cs_port_<name>, cs_pid_<name>
+  local name=$1 audit=$2 port admin
+  port=$(free_port); admin=$(free_port)
+  cat > "$work/countersign-$name.yaml" <<YAML
 listeners:
   postgres:
     host: 127.0.0.1
-    port: $cs_port
+    port: $port
     auth: [scram-sha-256]
 admin:
   host: 127.0.0.1
-  port: $cs_admin
+  port: $admin
 backends:
   - name: $DB
     host: $PGHOST_DIRECT
@@ -90,10 +92,9 @@ backends:
     user: cs_bench
     password: cs-bench-backend
     tls: disable
-data-dir: $work/countersign-data
-# The audit's own cost is measured separately (BENCH_EXTRA_CONFIG can turn it back on).
+data-dir: $work/countersign-data-$name
 audit:
-  enabled: ${BENCH_AUDIT:-false}
+  enabled: $audit
   fsync: ${BENCH_AUDIT_FSYNC:-bounded}
 agents:
   - name: bench-agent
@@ -101,18 +102,30 @@ agents:
     password: bench-agent-pw
     backends: [$DB]
 YAML
-if [ -n "${BENCH_EXTRA_CONFIG:-}" ]; then cat "$BENCH_EXTRA_CONFIG" >> "$work/countersign.yaml"; fi
-JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:+UseParallelGC}" "$root/countersign" serve --config "$work/countersign.yaml" > "$work/countersign.log" 2>&1 &
-cs_launcher=$!; pids+=("$cs_launcher")
-for _ in $(seq 600); do pg_isready -q -h 127.0.0.1 -p "$cs_port" && break; sleep 0.1; done
-pg_isready -q -h 127.0.0.1 -p "$cs_port" || { echo "bench: Countersign did not start; log:" >&2; tail -30 "$work/countersign.log" >&2; exit 1; }
-cs_pid=$(pgrep -f "countersign.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
+  if [ -n "${BENCH_EXTRA_CONFIG:-}" ]; then cat "$BENCH_EXTRA_CONFIG" >> "$work/countersign-$name.yaml"; fi
+  JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:+UseParallelGC}" "$root/countersign" serve --config "$work/countersign-$name.yaml" > "$work/countersign-$name.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 900); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+  pg_isready -q -h 127.0.0.1 -p "$port" || { echo "bench: Countersign ($name) did not start; log:" >&2; tail -30 "$work/countersign-$name.log" >&2; exit 1; }
+  local pid
+  pid=$(pgrep -f "countersign-$name.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
+  printf -v "cs_port_$name" '%s' "$port"
+  printf -v "cs_pid_$name" '%s' "$pid"
+}
+start_countersign plain false
+cs_port=$cs_port_plain; cs_pid=$cs_pid_plain
+TARGETS="direct pgbouncer countersign"
+if [ "${BENCH_WITH_AUDIT:-1}" = 1 ]; then
+  start_countersign audited true
+  TARGETS="$TARGETS countersign-audit"
+fi
 
 # target name -> "host port user password pid"
 declare -A T
 T[direct]="$PGHOST_DIRECT $PGPORT_DIRECT $PGUSER_DIRECT - -"
 T[pgbouncer]="127.0.0.1 $bouncer_port $PGUSER_DIRECT - $bouncer_pid"
 T[countersign]="127.0.0.1 $cs_port bench-agent bench-agent-pw $cs_pid"
+T[countersign-audit]="127.0.0.1 ${cs_port_audited:-0} bench-agent bench-agent-pw ${cs_pid_audited:--}"
 
 results="$work/results.tsv"   # test target clients mode round tps latency_ms cpu_us_per_txn
 : > "$results"
@@ -135,7 +148,7 @@ run_pgbench() { # target script mode clients round
 }
 
 # Warm-up, not recorded: lets the JIT compile Countersign's hot path and fills every cache.
-for target in direct pgbouncer countersign; do
+for target in $TARGETS; do
   read -r host port user pw pid <<<"${T[$target]}"
   for mode in prepared simple; do
     PGPASSWORD=$([ "$pw" = - ] || echo "$pw") pgbench -n -S -M "$mode" -c 8 -j 2 -T "${BENCH_WARMUP_SECONDS:-5}" -h "$host" -p "$port" -U "$user" "$DB" >/dev/null 2>&1
@@ -146,7 +159,7 @@ for round in $(seq "$ROUNDS"); do
   for script in select-only tpcb-like; do
     for mode in prepared simple; do
       for clients in $CLIENTS; do
-        for target in direct pgbouncer countersign; do
+        for target in $TARGETS; do
           run_pgbench "$target" "$script" "$mode" "$clients" "$round"
         done
       done

@@ -24,6 +24,7 @@ out.append(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} U
            "(direct, PgBouncer session mode, Countersign), medians. Proxy, PostgreSQL and pgbench share the same cores.\n")
 out.append("| script | mode | clients | direct TPS | PgBouncer TPS | Countersign TPS | CS/direct | CS/PgBouncer | direct lat ms | PgB lat ms | CS lat ms | PgB CPU µs/txn | CS CPU µs/txn | CS/PgB CPU |")
 out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+audit_rows = []
 keys = sorted({(s, m, c) for (s, m, c, _) in runs}, key=lambda k: (k[0] != "select-only", k[1], k[2]))
 for s, m, c in keys:
     d = runs.get((s, m, c, "direct"), []); b = runs.get((s, m, c, "pgbouncer"), []); x = runs.get((s, m, c, "countersign"), [])
@@ -33,6 +34,21 @@ for s, m, c in keys:
     ratio = lambda a, z: None if a is None or z in (None, 0) else a / z
     out.append(f"| {s} | {m} | {c} | {fmt(dt)} | {fmt(bt)} | {fmt(xt)} | {fmt(ratio(xt, dt), '.2f')} | {fmt(ratio(xt, bt), '.2f')} | "
                f"{fmt(dl, '.3f')} | {fmt(bl, '.3f')} | {fmt(xl, '.3f')} | {fmt(bc, '.1f')} | {fmt(xc, '.1f')} | {fmt(ratio(xc, bc), '.2f')} |")
+    a = runs.get((s, m, c, "countersign-audit"), [])
+    if a:
+        at, ac = med([r[0] for r in a]), med([r[2] for r in a])
+        per_txn = 1 if s == "select-only" else 7
+        cost = None if not xt or at is None else 1 - at / xt
+        audit_rows.append(f"| {s} | {m} | {c} | {fmt(xt)} | {fmt(at)} | {fmt(None if cost is None else cost * 100, '.1f')}% | "
+                          f"{fmt(None if at is None else at * per_txn)} | {fmt(xc, '.1f')} | {fmt(ac, '.1f')} |")
+
+if audit_rows:
+    out.append("\n## Audit on vs off\n")
+    out.append("A second Countersign with the audit on (journal + Parquet, bounded fsync of 5 ms), interleaved in the same rounds. "
+               "Audited statements/s counts every statement the audit recorded (TPC-B-like: 7 per transaction).\n")
+    out.append("| script | mode | clients | CS TPS, audit off | CS TPS, audit on | audit cost | audited statements/s | CS CPU µs/txn off | on |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.extend(audit_rows)
 
 lr = defaultdict(list)
 for line in open(large):

@@ -20,6 +20,7 @@ public final class StatementLogCapture implements AutoCloseable {
 
     public StatementLogCapture() {
         appender.start();
+        StatementLog.enable();
         logger.addAppender(appender);
     }
 

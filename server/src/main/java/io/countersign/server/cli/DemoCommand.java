@@ -35,6 +35,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        io.countersign.server.gate.StatementLog.enable();
         Demo demo = Demo.start(new Demo.Options(pgPort, adminPort, dataDir, mysqlPort));
         Thread hook = new Thread(demo::close, "countersign-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -26,12 +26,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--check", description = "only load and check the config, then exit (0 when it is valid)")
     boolean checkOnly;
 
+    @Option(names = "--log-statements", description = "also write one JSON line per statement to stdout (the audit is the durable record)")
+    boolean logStatements;
+
     @Override
     public Integer call() throws Exception {
         CountersignConfig cfg = ConfigLoader.load(config);
         if (checkOnly) {
             System.out.println(config + ": ok (" + cfg.backends().size() + " backend(s), " + cfg.agents().size() + " agent(s))");
             return 0;
+        }
+        if (logStatements) {
+            io.countersign.server.gate.StatementLog.enable();
         }
         CountersignServer server = CountersignServer.of(cfg);
         Thread hook = new Thread(server::close, "countersign-shutdown");

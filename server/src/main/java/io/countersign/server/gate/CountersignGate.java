@@ -194,7 +194,7 @@ public final class CountersignGate implements StatementGate {
                                AnalysisResult result, Decision decision, String requestId) {
         TrackedStatement tracked = backend.tracker().track(request, result.statements());
         return new GateDecision.Allow(StatementContext.ran(agent, result, decision, requestId, tracked),
-                catalog == null ? tracked : new WireCheck(tracked, result, catalog));
+                catalog == null ? tracked : new WireCheck(tracked, result, catalog, backend));
     }
 
     private static String approvers(ApprovalRequest r) {
@@ -224,11 +224,61 @@ public final class CountersignGate implements StatementGate {
         private final TrackedStatement tracked;
         private final AnalysisResult result;
         private final Catalog catalog;
+        private final BackendAnalysis backend;
 
-        WireCheck(TrackedStatement tracked, AnalysisResult result, Catalog catalog) {
+        WireCheck(TrackedStatement tracked, AnalysisResult result, Catalog catalog, BackendAnalysis backend) {
             this.tracked = tracked;
             this.result = result;
             this.catalog = catalog;
+            this.backend = backend;
+        }
+
+        /**
+         * The catalog may be older than the backend (DDL run directly on it): a column the catalog
+         * does not know, or knows under another name, is judged by the name the backend gives it.
+         */
+        private List<String> byWireNames(List<ResultColumn> columns, List<String> found) {
+            List<String> out = found;
+            boolean stale = false;
+            for (ResultColumn rc : columns) {
+                if (rc.tableOid() == 0) {
+                    continue;
+                }
+                long oid = rc.tableOid() & 0xffffffffL;
+                var table = catalog.tableByOid(oid);
+                String label = rc.name().toLowerCase(java.util.Locale.ROOT);
+                String qualified;
+                if (table == null) {
+                    stale = true;
+                    qualified = "?.?." + label;
+                } else {
+                    var known = catalog.columnAt(oid, rc.attnum());
+                    if (known == null || !known.name().equalsIgnoreCase(label)) {
+                        stale |= known == null;
+                    }
+                    qualified = table.qualifiedName() + "." + label;
+                }
+                if (analyzer.config().sensitive().match(qualified) == null || predicted(qualified) || out.contains(qualified)) {
+                    continue;
+                }
+                if (out == found) {
+                    out = new java.util.ArrayList<>(found);
+                }
+                out.add(qualified);
+            }
+            if (stale) {
+                backend.catalogs().markStale();
+            }
+            return out;
+        }
+
+        private boolean predicted(String qualified) {
+            for (StatementAnalysis a : result.statements()) {
+                if (a.columnsRead().contains(qualified)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         @Override
@@ -242,6 +292,7 @@ public final class CountersignGate implements StatementGate {
                 }
                 unpredicted = u;
             }
+            unpredicted = byWireNames(columns, unpredicted);
             if (!unpredicted.isEmpty()) {
                 analysisMisses.increment();
                 log.warn("stopped a result carrying sensitive column(s) {} that the analysis did not predict; statement: {}",

@@ -26,6 +26,16 @@ public final class StatementLog implements StatementListener {
     private static final Logger log = LoggerFactory.getLogger(LOGGER);
     private static final JsonFactory JSON = new JsonFactory();
 
+    /**
+     * Turns the per-statement JSON lines on. They are off by default: writing a line per statement
+     * costs a thread hand-off per statement, and the audit trail is the durable record.
+     */
+    public static void enable() {
+        if (LoggerFactory.getLogger(LOGGER) instanceof ch.qos.logback.classic.Logger l) {
+            l.setLevel(ch.qos.logback.classic.Level.INFO);
+        }
+    }
+
     @Override
     public CompletionStage<Void> onCompleted(StatementCompletion completion) {
         if (log.isInfoEnabled()) {

@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,11 +38,18 @@ public final class AuditingListener implements StatementListener {
     private final AuditTrail audit;
     private final StatementLog statementLog;
 
+    private final boolean failOpen;
+
     public AuditingListener(Pipeline pipeline, ApprovalService approvals, AuditTrail audit, StatementLog statementLog) {
         this.pipeline = pipeline;
         this.approvals = approvals;
         this.audit = audit;
         this.statementLog = statementLog;
+        this.failOpen = audit != null && audit.config().failureMode() == io.countersign.audit.FailureMode.FAIL_OPEN;
+        if (audit != null) {
+            audit.addHealthListener(this::onHealth);
+            onHealth(audit.health());
+        }
     }
 
     @Override
@@ -72,11 +80,33 @@ public final class AuditingListener implements StatementListener {
             return null;
         }
         StatementRecord record = record(c, ctx, usage);
-        return audit.append(record).exceptionally(ex -> {
-            // fail-closed: the gate now refuses new statements; this one already ran and its result goes out
-            log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
-            return null;
+        CompletableFuture<Void> durable = audit.append(record);
+        durable.whenComplete((v, ex) -> {
+            if (ex != null) {
+                log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
+            }
         });
+        if (failOpen) {
+            // fail-open: a trail that cannot write keeps records in memory until it can; the agent is
+            // answered as soon as the trail is known to be failing rather than when it recovers
+            return durable.applyToEither(failing, v -> null);
+        }
+        // fail-closed: a record that could not be made durable fails the stage, and the session then
+        // refuses to acknowledge the statement (it closes with 58030 instead of the final message)
+        return durable;
+    }
+
+    /** Completes while the trail is failing; replaced by a fresh one when it recovers. */
+    private volatile CompletableFuture<Void> failing = new CompletableFuture<>();
+
+    private void onHealth(io.countersign.audit.AuditHealth health) {
+        if (health.ok()) {
+            if (failing.isDone()) {
+                failing = new CompletableFuture<>();
+            }
+        } else {
+            failing.complete(null);
+        }
     }
 
     private static boolean changesCatalog(List<StatementAnalysis> statements) {

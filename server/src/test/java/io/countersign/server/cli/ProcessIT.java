@@ -133,7 +133,7 @@ class ProcessIT {
                 agents:
                   - {name: demo-agent, owner: dana@example.com, password: "${AGENT_PW:-demo-agent-pw}", backends: [shop]}
                 """.formatted(db.host(), db.port(), db.name(), db.user()));
-        try (Launched serve = new Launched("serve", "--config", cfg.toString())) {
+        try (Launched serve = new Launched("serve", "--config", cfg.toString(), "--log-statements")) {
             int port = Integer.parseInt(serve.awaitLine(Pattern.compile("CountersignServer - PostgreSQL listener on 127\\.0\\.0\\.1:(\\d+)"), 60).group(1));
             assertThat(psql(port, "SELECT count(*) FROM customers")).isEqualTo("3\n");
             serve.awaitLine(Pattern.compile("\"sql\":\"SELECT count\\(\\*\\) FROM customers\".*\"rowsReturned\":1"), 10);

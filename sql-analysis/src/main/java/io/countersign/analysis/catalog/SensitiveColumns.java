@@ -72,8 +72,26 @@ public final class SensitiveColumns {
         return Pattern.compile(re.toString());
     }
 
+    /** Verdicts by lower-cased qualified name; the wire check asks for the same few columns on every result. */
+    private final java.util.concurrent.ConcurrentHashMap<String, String> verdicts = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final String NOT_SENSITIVE = "";
+    private static final int MAX_CACHED = 100_000;
+
     /** The matching rule's label ("tag email", "pattern public.customers.*"), or null when not sensitive. */
     public String match(String schema, String table, String column) {
+        String key = schema + "." + table + "." + column;
+        String cached = verdicts.get(key);
+        if (cached != null) {
+            return cached == NOT_SENSITIVE ? null : cached;
+        }
+        String verdict = matchUncached(schema, table, column);
+        if (verdicts.size() < MAX_CACHED) {
+            verdicts.put(key, verdict == null ? NOT_SENSITIVE : verdict);
+        }
+        return verdict;
+    }
+
+    private String matchUncached(String schema, String table, String column) {
         String col = column.toLowerCase(Locale.ROOT);
         String full = null;
         for (Rule r : rules) {

@@ -102,6 +102,8 @@ final class RelaySession {
 
     /** Backend output after an observer refused a result: dropped until the next ReadyForQuery. */
     private boolean discardUntilReady;
+    /** The client sent Terminate: the backend closing next is the expected end, not a failure. */
+    private boolean terminating;
     /** The backend error that started a skip to Sync while no gated statement was waiting for it. */
     private ProtocolError skippedError;
     private boolean outputPaused;
@@ -231,6 +233,7 @@ final class RelaySession {
                 expect.add(Expect.SYNC);
                 toBackend.add(buf, idx, size);
             } else if (type == 'X') {
+                terminating = true;
                 toBackend.add(buf, idx, size);
             }
             return;
@@ -310,7 +313,11 @@ final class RelaySession {
                         + "::regprocedure to name it)", List.of(), false), null);
                 decide(st, buf, idx, size);
             }
-            case 'H', 'd', 'c', 'f', 'X' -> toBackend.add(buf, idx, size);
+            case 'H', 'd', 'c', 'f' -> toBackend.add(buf, idx, size);
+            case 'X' -> {
+                terminating = true;
+                toBackend.add(buf, idx, size);
+            }
             default -> protocolViolation("unknown frontend message type " + describeType(type)
                     + "; the client does not speak the PostgreSQL protocol v3 or its stream is corrupt");
         }
@@ -818,7 +825,7 @@ final class RelaySession {
         if (!send || discardUntilReady) {
             return;
         }
-        if (stage == null || isDone(stage)) {
+        if (stage == null || (isDone(stage) && !failed(stage))) {
             toClient.add(buf, idx, size);
             return;
         }
@@ -826,7 +833,49 @@ final class RelaySession {
         outputPaused = true;
         pausedFinal = buf.retainedSlice(idx, size);
         updateBackendAutoRead();
-        stage.whenComplete((v, t) -> client.eventLoop().execute(this::resumeOutput));
+        stage.whenComplete((v, t) -> client.eventLoop().execute(() -> {
+            if (t == null) {
+                resumeOutput();
+            } else {
+                recordFailed(t);
+            }
+        }));
+    }
+
+    private static boolean failed(CompletionStage<Void> stage) {
+        try {
+            return stage.toCompletableFuture().isCompletedExceptionally();
+        } catch (UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The listener could not make the statement's record durable: the statement ran but must not be
+     * acknowledged. The agent gets a FATAL error in place of the final message and the session ends,
+     * as if the connection had dropped: the outcome is unknown to it, never falsely reported.
+     */
+    private void recordFailed(Throwable t) {
+        if (!outputPaused) {
+            return;
+        }
+        outputPaused = false;
+        if (pausedFinal != null) {
+            pausedFinal.release();
+            pausedFinal = null;
+        }
+        if (closed) {
+            return;
+        }
+        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        log.error("session {}: the statement's record could not be made durable ({}); closing the session unacknowledged",
+                info.sessionId(), cause.toString());
+        toClient.write(PgOut.error(client.alloc(), "FATAL", new ProtocolError("58030", 0,
+                "Countersign could not record this statement in its audit trail (" + cause.getMessage()
+                        + "), so it cannot confirm it: the session is closed and the statement's outcome is unknown."
+                        + " Check its effect before retrying, and ask the operator to fix the audit storage", null)));
+        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        shutdown();
     }
 
     private static boolean isDone(CompletionStage<Void> stage) {
@@ -934,6 +983,12 @@ final class RelaySession {
     /** The backend connection ended while the client was still there. */
     void backendClosed() {
         if (closed) {
+            return;
+        }
+        if (terminating) {
+            // The client said Terminate and the backend closed in answer: end quietly, as PostgreSQL does.
+            client.close();
+            shutdown();
             return;
         }
         backendFailed("the backend " + describeBackend() + " closed the connection unexpectedly"
