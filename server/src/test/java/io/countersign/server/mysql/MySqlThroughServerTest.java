@@ -217,6 +217,26 @@ class MySqlThroughServerTest {
     }
 
     @Test
+    void aPreparedStatementIsHeldAtExecuteWithItsParameters() throws Exception {
+        String sql = "SELECT email FROM customers WHERE id = ?";
+        try (Connection c = mariadb("&useServerPrepStmts=true"); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setInt(1, 2);
+            CompletableFuture<String> result = CompletableFuture.supplyAsync(() -> {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getString(1);
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            ApprovalRequest held = awaitPending(sql);
+            assertThat(held.parameters()).containsExactly("2");
+            approvals.approve(held.id(), "parameters checked");
+            assertThat(result.get(20, TimeUnit.SECONDS)).isEqualTo("bo@example.com");
+        }
+    }
+
+    @Test
     void aDeniedStatementGetsError1227WithTheReviewersReason() throws Exception {
         try (Connection c = mariadb("")) {
             CompletableFuture<SQLException> failure = CompletableFuture.supplyAsync(() -> {
