@@ -871,8 +871,8 @@ final class RelaySession {
         log.error("session {}: the statement's record could not be made durable ({}); closing the session unacknowledged",
                 info.sessionId(), cause.toString());
         toClient.write(PgOut.error(client.alloc(), "FATAL", new ProtocolError("58030", 0,
-                "Countersign could not record this statement in its audit trail (" + cause.getMessage()
-                        + "), so it cannot confirm it: the session is closed and the statement's outcome is unknown."
+                "Countersign cannot write its audit trail, so it cannot confirm this statement (" + cause.getMessage()
+                        + "): the session is closed and the statement's outcome is unknown."
                         + " Check its effect before retrying, and ask the operator to fix the audit storage", null)));
         client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
         shutdown();
