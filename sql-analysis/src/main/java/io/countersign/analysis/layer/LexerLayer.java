@@ -191,6 +191,36 @@ public final class LexerLayer {
         return anyVar;
     }
 
+    private static final Set<String> PURE_SET_FUNCTIONS = set("concat", "concat_ws", "replace", "lower", "upper",
+            "trim", "ifnull", "coalesce");
+
+    /** From the LPAREN at {@code open} to its RPAREN: only variables, literals, commas and further pure calls. */
+    private static boolean onlyValuesUntilClose(List<Token> tk, int open) {
+        int depth = 0;
+        for (int j = open; j < tk.size(); j++) {
+            Token t = tk.get(j);
+            switch (t.type()) {
+                case LPAREN -> depth++;
+                case RPAREN -> {
+                    if (--depth == 0) {
+                        return true;
+                    }
+                }
+                case VARIABLE, STRING, NUMBER, COMMA -> { }
+                case WORD -> {
+                    if (!PURE_SET_FUNCTIONS.contains(t.value().toLowerCase(Locale.ROOT)) || j + 1 >= tk.size()
+                            || tk.get(j + 1).type() != TokenType.LPAREN) {
+                        return false;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
     private static LexerOutcome set(List<Token> tk, Dialect dialect, Draft d) {
         int i = 1;
         while (i < tk.size() && (tk.get(i).isWord("session") || tk.get(i).isWord("local"))) {
@@ -223,8 +253,16 @@ public final class LexerLayer {
                 return new LexerOutcome.Settled();
             }
         }
-        for (Token t : tk) {
-            if (t.type() == TokenType.LPAREN || t.isWord("select")) {
+        for (int j = 0; j < tk.size(); j++) {
+            Token t = tk.get(j);
+            if (t.isWord("select")) {
+                return new LexerOutcome.Unsettled("SET with an expression or subquery that may read data");
+            }
+            // Drivers compose settings from other settings, e.g. MariaDB Connector/J's
+            // sql_mode=CONCAT(@@sql_mode,',STRICT_TRANS_TABLES'): pure string functions over variables and
+            // literals read no data. Anything else in parentheses may.
+            if (t.type() == TokenType.LPAREN && (j == 0 || !PURE_SET_FUNCTIONS.contains(tk.get(j - 1).value().toLowerCase(Locale.ROOT))
+                    || !onlyValuesUntilClose(tk, j))) {
                 return new LexerOutcome.Unsettled("SET with an expression or subquery that may read data");
             }
         }
