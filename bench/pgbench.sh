@@ -66,7 +66,7 @@ logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid
 INI
 echo "\"$PGUSER_DIRECT\" \"\"" > "$work/userlist.txt"
-chmod 644 "$work"/*; chmod 755 "$work"
+chmod 644 "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 755 "$work"
 if [ "$(id -u)" = 0 ]; then runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"; else pgbouncer -d "$work/pgbouncer.ini"; fi
 for _ in $(seq 50); do [ -s "$work/pgbouncer.pid" ] && break; sleep 0.1; done
 bouncer_pid=$(cat "$work/pgbouncer.pid"); pids+=("$bouncer_pid")
