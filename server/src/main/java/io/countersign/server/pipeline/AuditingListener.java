@@ -86,6 +86,12 @@ public final class AuditingListener implements StatementListener {
                 log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
             }
         });
+        if (ctx == null || ctx.tracked() == null) {
+            // The statement never reached the backend (refused at the gate, withdrawn): its error
+            // already tells the agent it did not run, so a failed write has nothing to un-acknowledge.
+            CompletableFuture<Void> settled = durable.exceptionally(ex -> null);
+            return failOpen ? settled.applyToEither(failing, v -> null) : settled;
+        }
         if (failOpen) {
             // fail-open: a trail that cannot write keeps records in memory until it can; the agent is
             // answered as soon as the trail is known to be failing rather than when it recovers

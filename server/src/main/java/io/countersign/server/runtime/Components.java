@@ -182,7 +182,9 @@ public final class Components implements AutoCloseable {
     public void close() {
         if (audit != null) {
             try {
-                audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.STOP, "countersign", "countersign stopping")).get();
+                // bounded: with the audit storage failing (fail-open keeps records in memory) stopping must not wait forever
+                audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.STOP, "countersign", "countersign stopping"))
+                        .get(5, java.util.concurrent.TimeUnit.SECONDS);
             } catch (Exception e) {
                 log.warn("audit: could not record the stop: {}", e.toString());
             }
