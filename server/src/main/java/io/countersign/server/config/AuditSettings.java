@@ -17,6 +17,7 @@ import java.time.Duration;
  * @param failureMode {@code fail-closed} (default: refuse new statements while the audit cannot write) or {@code fail-open}
  * @param enabled     false turns the audit off (default true)
  * @param rollSeconds a Parquet file is closed (and readable) at the latest this long after its first record (default 300)
+ * @param retentionDays partitions older than this many days are deleted once a day, recorded in the chain (default: keep all)
  */
 public record AuditSettings(
         String directory,
@@ -24,9 +25,10 @@ public record AuditSettings(
         @JsonProperty("fsync-bound-ms") Integer fsyncBoundMs,
         @JsonProperty("failure-mode") String failureMode,
         Boolean enabled,
-        @JsonProperty("roll-seconds") Integer rollSeconds) implements ConfigSection {
+        @JsonProperty("roll-seconds") Integer rollSeconds,
+        @JsonProperty("retention-days") Integer retentionDays) implements ConfigSection {
 
-    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null, null);
+    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null, null, null);
 
     public AuditSettings {
         fsync = fsync == null ? "per-statement" : fsync;
@@ -52,6 +54,9 @@ public record AuditSettings(
         }
         if (fsyncBoundMs < 1) {
             problems.add(Problems.join(at, "fsync-bound-ms"), fsyncBoundMs + " is too small; expected milliseconds, at least 1");
+        }
+        if (retentionDays != null && retentionDays < 1) {
+            problems.add(Problems.join(at, "retention-days"), retentionDays + " is too small; expected days, at least 1 (or leave it out to keep everything)");
         }
         if (rollSeconds < 1) {
             problems.add(Problems.join(at, "roll-seconds"), rollSeconds + " is too small; expected seconds, at least 1");

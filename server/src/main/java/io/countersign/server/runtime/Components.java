@@ -15,6 +15,8 @@ import io.countersign.approvals.store.H2ApprovalStore;
 import io.countersign.approvals.store.PgApprovalStore;
 import io.countersign.audit.AdminRecord;
 import io.countersign.audit.AuditTrail;
+import io.countersign.audit.Retention;
+import java.util.concurrent.Executors;
 import io.countersign.server.admin.AdminHttpServer;
 import io.countersign.server.admin.ReadinessCheck;
 import io.countersign.server.config.CountersignConfig;
@@ -75,6 +77,7 @@ public final class Components implements AutoCloseable {
         ApprovalService approvals = null;
         PolicyHolder holder = null;
         Pipeline pipeline = null;
+        java.util.concurrent.ScheduledExecutorService retention = null;
         try {
             if (config.audit().enabled()) {
                 audit = AuditTrail.open(config.audit().toAuditConfig(data.resolve("audit"), instance));
@@ -83,6 +86,19 @@ public final class Components implements AutoCloseable {
                         ? ReadinessCheck.Status.ready("writing to " + a.config().directory())
                         : ReadinessCheck.Status.notReady("audit storage failing: " + a.health()));
                 audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.START, instance, "countersign started"));
+            }
+            if (audit != null && config.audit().retentionDays() != null) {
+                AuditTrail a = audit;
+                int days = config.audit().retentionDays();
+                retention = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("countersign-audit-retention").factory());
+                retention.scheduleAtFixedRate(() -> {
+                    try {
+                        var r = Retention.apply(a, days, "retention (" + days + " days)");
+                        log.info("audit retention: {}", r);
+                    } catch (Exception e) {
+                        log.error("audit retention failed: {}", e.toString());
+                    }
+                }, 1, 24 * 60, java.util.concurrent.TimeUnit.MINUTES);
             }
             ReviewerDirectory reviewers = config.approvals().reviewerDirectory(config, "approvals.reviewers");
             ApprovalStore store = openStore(config, data, instance);
@@ -116,6 +132,7 @@ public final class Components implements AutoCloseable {
             admin.mount("/api/", new ApprovalsApi(approvals));
             admin.mount("/console", new ConsoleHandler());
             Components components = new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
+            components.retention = retention;
             if (config.slack() != null) {
                 SlackSettings settings = SlackSettings.parse(config.slack(), "slack");
                 if (settings.consoleBaseUrl().isEmpty()) {
@@ -129,10 +146,16 @@ public final class Components implements AutoCloseable {
             }
             return components;
         } catch (IOException | RuntimeException | Error e) {
+            if (retention != null) {
+                retention.shutdownNow();
+            }
             closeQuietly(pipeline, holder, approvals, audit);
             throw e;
         }
     }
+
+    /** Deletes old audit partitions once a day when audit.retention-days is set. */
+    private java.util.concurrent.ScheduledExecutorService retention;
 
     private static ApprovalStore openStore(CountersignConfig config, Path data, String instance) {
         String store = config.approvals().store();
@@ -188,6 +211,9 @@ public final class Components implements AutoCloseable {
             } catch (Exception e) {
                 log.warn("audit: could not record the stop: {}", e.toString());
             }
+        }
+        if (retention != null) {
+            retention.shutdownNow();
         }
         closeQuietly(slack, pipeline, policyHolder, approvals, audit);
     }
