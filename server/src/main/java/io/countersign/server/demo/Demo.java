@@ -317,6 +317,22 @@ public final class Demo implements AutoCloseable {
         if (mariaDb != null) {
             mariaDb.close();
         }
+        boolean temporary = database.temporary();
         database.close();
+        if (temporary) {
+            // the approvals store and audit of a throwaway demo go with its database
+            deleteTree(server.config().dataPath());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            // best effort: a leftover directory under /tmp harms nothing
+        }
     }
 }

@@ -240,6 +240,7 @@ public final class CountersignGate implements StatementGate {
         private List<String> byWireNames(List<ResultColumn> columns, List<String> found) {
             List<String> out = found;
             boolean stale = false;
+            boolean renamed = false;
             for (ResultColumn rc : columns) {
                 if (rc.tableOid() == 0) {
                     continue;
@@ -253,9 +254,8 @@ public final class CountersignGate implements StatementGate {
                     qualified = "?.?." + label;
                 } else {
                     var known = catalog.columnAt(oid, rc.attnum());
-                    if (known == null || !known.name().equalsIgnoreCase(label)) {
-                        stale |= known == null;
-                    }
+                    stale |= known == null;
+                    renamed |= known != null && !known.name().equalsIgnoreCase(label);
                     qualified = table.qualifiedName() + "." + label;
                 }
                 if (analyzer.config().sensitive().match(qualified) == null || predicted(qualified) || out.contains(qualified)) {
@@ -268,6 +268,9 @@ public final class CountersignGate implements StatementGate {
             }
             if (stale) {
                 backend.catalogs().markStale();
+            } else if (renamed && out != found) {
+                // a sensitive name the catalog did not know for this column: likely renamed, re-read it
+                backend.suspectStale();
             }
             return out;
         }

@@ -97,6 +97,20 @@ public final class BackendAnalysis implements AutoCloseable {
                 + "&connectionAttributes=program_name:countersign-analysis";
     }
 
+    private final java.util.concurrent.atomic.AtomicLong lastSuspicion = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * A result named a known column differently from the catalog: a rename behind Countersign's back,
+     * or just an alias. Refreshes the catalog, at most every 30 s, so aliases cost little.
+     */
+    public void suspectStale() {
+        long now = System.nanoTime();
+        long last = lastSuspicion.get();
+        if ((last == 0 || now - last > 30_000_000_000L) && lastSuspicion.compareAndSet(last, now)) {
+            catalogs.markStale();
+        }
+    }
+
     @Override
     public void close() {
         catalogs.close();
