@@ -55,7 +55,8 @@ public final class CountersignGate implements StatementGate {
 
     private static final Logger log = LoggerFactory.getLogger(CountersignGate.class);
 
-    private final CountersignConfig config;
+    private final java.util.Map<String, AgentConfig> agents;
+    private final java.util.Map<String, Set<String>> agentGroups;
     private final Pipeline pipeline;
     private final SqlAnalyzer analyzer;
     private final Supplier<PolicyEngine> policy;
@@ -66,7 +67,17 @@ public final class CountersignGate implements StatementGate {
 
     public CountersignGate(CountersignConfig config, Pipeline pipeline, Supplier<PolicyEngine> policy,
                            ApprovalService approvals, AuditTrail audit, String consoleUrl) {
-        this.config = config;
+        // looked up on every statement: built once, not scanned per statement
+        java.util.Map<String, AgentConfig> byName = new java.util.HashMap<>();
+        java.util.Map<String, Set<String>> groups = new java.util.HashMap<>();
+        for (AgentConfig a : config.agents()) {
+            if (a != null && a.name() != null) {
+                byName.put(a.name(), a);
+                groups.put(a.name(), Set.copyOf(a.groups()));
+            }
+        }
+        this.agents = java.util.Map.copyOf(byName);
+        this.agentGroups = java.util.Map.copyOf(groups);
         this.pipeline = pipeline;
         this.analyzer = pipeline.analyzer();
         this.policy = policy;
@@ -81,7 +92,7 @@ public final class CountersignGate implements StatementGate {
     @Override
     public GateDecision decide(StatementRequest request) {
         String agentName = request.session().agent();
-        AgentConfig agent = config.agent(agentName);
+        AgentConfig agent = agents.get(agentName);
         BackendAnalysis backend = pipeline.backend(request.session().protocol(), request.session().database());
         if (agent == null || backend == null) {
             return new GateDecision.Deny(null, ProtocolError.denied("Countersign has no agent '" + agentName + "' with backend '"
@@ -124,7 +135,7 @@ public final class CountersignGate implements StatementGate {
 
     private GateDecision decideOn(StatementRequest request, AgentConfig agent, BackendAnalysis backend, Catalog catalog,
                                   AnalysisResult result) {
-        StatementFacts facts = GateMessages.facts(request, Set.copyOf(agent.groups()), agent.owner(), result.statements());
+        StatementFacts facts = GateMessages.facts(request, agentGroups.get(agent.name()), agent.owner(), result.statements());
         PolicyDecision decision;
         try {
             decision = policy.get().decide(facts);
