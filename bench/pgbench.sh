@@ -6,6 +6,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 source "$root/.ci/java-home"
 
+# The tools this bench drives, from Debian's packages when missing.
+need=()
+command -v pgbench >/dev/null || need+=(postgresql-contrib)
+command -v pgbouncer >/dev/null || need+=(pgbouncer)
+command -v psql >/dev/null || need+=(postgresql-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]} from Debian's packages" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q "${need[@]}" >/dev/null; else sudo apt-get install -y -q "${need[@]}" >/dev/null; fi
+fi
+
 PGHOST_DIRECT=${PGHOST_DIRECT:-127.0.0.1}
 PGPORT_DIRECT=${PGPORT_DIRECT:-5432}
 PGUSER_DIRECT=${PGUSER_DIRECT:-postgres}
