@@ -94,7 +94,7 @@ public final class TeamsBot {
             return error(400, "BadRequest", "Countersign has no request " + requestId + "; nothing was decided.");
         }
         String cardId = activity.path("replyToId").asText("");
-        if (!cardId.isEmpty() && !conversation.isEmpty()) {
+        if (!cardId.isEmpty() && !conversation.isEmpty() && !current.get().state().isFinal()) {
             notifier.adopt(current.get(), new TeamsNotifier.CardRef(serviceUrl, conversation, cardId));
         }
         String reason = action.path("data").path(TeamsCards.REASON_INPUT).asText("");
