@@ -84,6 +84,7 @@ class TeamsBotE2eTest {
                   mode: bot
                   app-id: %s
                   app-password: "%s"
+                  tenant-id: tenant-acme
                   default-channel: "%s"
                   token-url: %s
                   openid-metadata-url: %s
@@ -225,7 +226,7 @@ class TeamsBotE2eTest {
     }
 
     @Test
-    void aForgedActivityGets401AndChangesNothing() throws Exception {
+    void aForgedActivityGets401AndOneFromAnotherTenant403AndNeitherChangesAnything() throws Exception {
         String sql = "SELECT email FROM customers WHERE id = 5";
         try (Connection c = bot(server)) {
             CompletableFuture<List<String>> query = async(() -> column(c, sql));
@@ -243,6 +244,11 @@ class TeamsBotE2eTest {
                     .as("expired an hour ago").isEqualTo(401);
             assertThat(post(click, teams.sign(teams.key, APP_ID, "https://attacker.example/", soon)).statusCode())
                     .as("a token for another serviceUrl").isEqualTo(401);
+            ObjectNode otherTenant = click.deepCopy();
+            ((ObjectNode) otherTenant.path("channelData").path("tenant")).put("id", "tenant-elsewhere");
+            ((ObjectNode) otherTenant.path("conversation")).put("tenantId", "tenant-elsewhere");
+            assertThat(post(otherTenant, teams.validToken()).statusCode()).as("a genuine activity from another tenant (teams.tenant-id)")
+                    .isEqualTo(403);
             HttpResponse<String> garbled = post(click, "not-a-jwt");
             assertThat(garbled.statusCode()).isEqualTo(401);
             assertThat(garbled.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).startsWith("Bearer"));
