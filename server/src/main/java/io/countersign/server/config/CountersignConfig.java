@@ -20,6 +20,7 @@ import java.util.List;
  * @param audit     the audit trail
  * @param tracking  row-level tracking
  * @param slack     the Slack app reviewers approve from (optional; read strictly by the Slack integration)
+ * @param teams     Microsoft Teams: webhook notifications or the approval bot (optional; read strictly by the Teams integration)
  */
 public record CountersignConfig(
         ListenersConfig listeners,
@@ -32,7 +33,8 @@ public record CountersignConfig(
         ApprovalsConfig approvals,
         AuditSettings audit,
         TrackingConfig tracking,
-        com.fasterxml.jackson.databind.JsonNode slack) implements ConfigSection {
+        com.fasterxml.jackson.databind.JsonNode slack,
+        com.fasterxml.jackson.databind.JsonNode teams) implements ConfigSection {
 
     public CountersignConfig {
         admin = admin == null ? AdminConfig.DEFAULT : admin;
@@ -48,7 +50,7 @@ public record CountersignConfig(
 
     /** The same config with the given sections replaced (the demo and tests build configs in code). */
     public CountersignConfig with(String dataDir, ApprovalsConfig approvals, AuditSettings audit) {
-        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack);
+        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack, teams);
     }
 
     public Path dataPath() {
@@ -70,6 +72,13 @@ public record CountersignConfig(
                 io.countersign.approvals.slack.SlackSettings.parse(slack, "slack");
             } catch (RuntimeException e) {
                 problems.add("slack", e.getMessage());
+            }
+        }
+        if (teams != null) {
+            try {
+                io.countersign.approvals.teams.TeamsSettings.parse(teams, "teams");
+            } catch (RuntimeException e) {
+                problems.add("teams", e.getMessage());
             }
         }
         problems.require(listeners, "listeners", "a mapping with a 'postgres' listener");

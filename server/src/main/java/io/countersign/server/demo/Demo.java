@@ -202,7 +202,7 @@ public final class Demo implements AutoCloseable {
                 new ApprovalsConfig(null, "demo", admin == 0 ? null : "http://127.0.0.1:" + admin + "/console/", null, reviewers),
                 // short rolls so that reports and DuckDB see a statement within seconds
                 new AuditSettings(null, null, null, null, null, 5, null),
-                null, null);
+                null, null, null);
     }
 
     public InetSocketAddress postgresAddress() {

@@ -9,6 +9,8 @@ import io.countersign.approvals.rest.ApprovalsApi;
 import io.countersign.approvals.slack.SlackIntegration;
 import io.countersign.approvals.slack.SlackReviewers;
 import io.countersign.approvals.slack.SlackSettings;
+import io.countersign.approvals.teams.TeamsIntegration;
+import io.countersign.approvals.teams.TeamsSettings;
 import io.countersign.approvals.rest.ConsoleHandler;
 import io.countersign.approvals.store.ApprovalStore;
 import io.countersign.approvals.store.H2ApprovalStore;
@@ -57,6 +59,7 @@ public final class Components implements AutoCloseable {
     private final AuditingListener listener;
     private final String consoleUrl;
     private SlackIntegration slack;
+    private TeamsIntegration teams;
 
     private Components(AuditTrail audit, ApprovalService approvals, PolicyHolder policyHolder, Pipeline pipeline,
                        CountersignGate gate, AuditingListener listener, String consoleUrl) {
@@ -144,6 +147,16 @@ public final class Components implements AutoCloseable {
                         SlackReviewers.byEmail(reviewers.all()), metrics);
                 admin.mount("/slack/events", components.slack.httpHandler());
             }
+            if (config.teams() != null) {
+                TeamsSettings settings = TeamsSettings.parse(config.teams(), "teams");
+                if (settings.consoleBaseUrl().isEmpty()) {
+                    settings = settings.withConsoleBaseUrl(consoleUrl.replaceFirst("/console/?$", ""));
+                }
+                Supplier<PolicyEngine> p = policy;
+                components.teams = TeamsIntegration.start(settings, approvals, rule -> p.get().rule(rule).flatMap(PolicyRule::teams),
+                        SlackReviewers.byEmail(reviewers.all()), metrics);
+                components.teams.httpHandler().ifPresent(h -> admin.mount(TeamsIntegration.MESSAGES_PATH, h));
+            }
             return components;
         } catch (IOException | RuntimeException | Error e) {
             if (retention != null) {
@@ -215,7 +228,7 @@ public final class Components implements AutoCloseable {
         if (retention != null) {
             retention.shutdownNow();
         }
-        closeQuietly(slack, pipeline, policyHolder, approvals, audit);
+        closeQuietly(slack, teams, pipeline, policyHolder, approvals, audit);
     }
 
     private static void closeQuietly(AutoCloseable... parts) {

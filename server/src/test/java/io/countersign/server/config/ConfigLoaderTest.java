@@ -128,7 +128,7 @@ class ConfigLoaderTest {
     @Test
     void unknownTopLevelKeyListsTheKnownOnes() {
         ConfigException e = failure(VALID + "polcy:\n  x: 1\n");
-        assertThat(e.getMessage()).isEqualTo("test.yaml: polcy: unknown key 'polcy'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, listeners, policy, slack, tracking");
+        assertThat(e.getMessage()).isEqualTo("test.yaml: polcy: unknown key 'polcy'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, listeners, policy, slack, teams, tracking");
     }
 
     @Test
