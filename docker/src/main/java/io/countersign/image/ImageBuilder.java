@@ -44,9 +44,20 @@ public final class ImageBuilder {
     static final String HEALTH_URL = "http://127.0.0.1:8787/healthz";
     static final String MAIN_CLASS = "io.countersign.server.Countersign";
 
+    /** Files of the jlinked runtime a headless server never loads. */
+    static final List<String> GUI_ONLY = List.of("lib/libawt_xawt.so", "lib/libjawt.so", "lib/libjsound.so", "lib/libsplashscreen.so",
+            "bin/jwebserver", "bin/jrunscript", "bin/rmiregistry");
+
     private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT);
 
-    record Args(Path jdk, List<String> modules, Path libDir, Path appDir, Path config, Path policy, String tag, Path out, Path work, Instant created) {
+    /**
+     * @param libDir     the server's runtime jars (server/target/lib: what ./countersign runs with)
+     * @param serverJar  the server's own jar
+     * @param exclude    file-name globs of jars left out (the demo's embedded database binaries)
+     * @param appVersion jars named {@code *-<appVersion>.jar} are Countersign's own and go in the top layer
+     */
+    record Args(List<String> modules, Path libDir, Path serverJar, List<String> exclude, String appVersion, Path config, Path policy,
+                String tag, Path out, Path work, Instant created) {
 
         static Args parse(String[] argv) {
             Map<String, String> m = new HashMap<>();
@@ -60,8 +71,9 @@ public final class ImageBuilder {
                 throw new IllegalArgumentException("expected --key value pairs; '" + argv[argv.length - 1] + "' has no value");
             }
             String created = m.getOrDefault("created", "");
-            return new Args(Path.of(need(m, "jdk")), List.of(need(m, "modules").split("\\s*,\\s*")), Path.of(need(m, "lib-dir")),
-                    Path.of(need(m, "app-dir")), Path.of(need(m, "config")), Path.of(need(m, "policy")), need(m, "tag"),
+            return new Args(List.of(need(m, "modules").split("\\s*,\\s*")), Path.of(need(m, "lib-dir")), Path.of(need(m, "server-jar")),
+                    List.of(m.getOrDefault("exclude", "").split("\\s*,\\s*")), need(m, "app-version"),
+                    Path.of(need(m, "config")), Path.of(need(m, "policy")), need(m, "tag"),
                     Path.of(need(m, "out")), Path.of(need(m, "work")),
                     created.isBlank() ? Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) : Instant.parse(created));
         }
@@ -86,8 +98,16 @@ public final class ImageBuilder {
         deleteTree(a.work());
         Files.createDirectories(a.work());
         Path jre = jlink(a, a.work().resolve("jre"));
-        List<Path> libJars = jars(a.libDir());
-        List<Path> appJars = jars(a.appDir());
+        List<Path> libJars = new ArrayList<>();
+        List<Path> appJars = new ArrayList<>(List.of(a.serverJar()));
+        Path slimDir = a.work().resolve("slim");
+        for (Path jar : jars(a.libDir(), a.exclude())) {
+            if (jar.getFileName().toString().endsWith("-" + a.appVersion() + ".jar")) {
+                appJars.add(jar);
+            } else {
+                libJars.add(JarSlimmer.slim(jar, slimDir));
+            }
+        }
         List<Path> allJars = new ArrayList<>(libJars);
         allJars.addAll(appJars);
         Set<Path> sharedLibs = NativeLibraries.needed(jre, allJars, Files.createDirectories(a.work().resolve("natives")));
@@ -138,14 +158,22 @@ public final class ImageBuilder {
         if (rc != 0) {
             throw new IOException("jlink failed (exit " + rc + "): " + log.toString(StandardCharsets.UTF_8).strip());
         }
+        // A headless server: java.desktop stays (java.beans is used by libraries), but its X11 and
+        // sound libraries would drag libX11 and libasound into the image, and nothing here opens a window.
+        for (String gui : GUI_ONLY) {
+            Files.deleteIfExists(jre.resolve(gui));
+        }
         return jre;
     }
 
-    private static List<Path> jars(Path dir) throws IOException {
+    private static List<Path> jars(Path dir, List<String> exclude) throws IOException {
+        List<java.nio.file.PathMatcher> skip = exclude.stream().filter(g -> !g.isBlank())
+                .map(g -> dir.getFileSystem().getPathMatcher("glob:" + g)).toList();
         try (Stream<Path> s = Files.list(dir)) {
-            List<Path> jars = s.filter(p -> p.getFileName().toString().endsWith(".jar")).sorted().toList();
+            List<Path> jars = s.filter(p -> p.getFileName().toString().endsWith(".jar"))
+                    .filter(p -> skip.stream().noneMatch(m -> m.matches(p.getFileName()))).sorted().toList();
             if (jars.isEmpty()) {
-                throw new IOException("no jars in " + dir + "; the dependency plugin should have copied them there");
+                throw new IOException("no jars in " + dir + "; build the server module first: ./mvnw -B -ntp -DskipTests -pl docker -am package");
             }
             return jars;
         }
@@ -154,7 +182,7 @@ public final class ImageBuilder {
     /** The container's process: the JVM flags the ./countersign launcher uses, sized for a container's memory limit. */
     static List<String> entrypoint(int javaMajor) {
         List<String> e = new ArrayList<>(List.of(JAVA_HOME + "/bin/java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError",
-                "--enable-native-access=ALL-UNNAMED"));
+                "-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED"));
         if (javaMajor >= 24) {
             e.add("--sun-misc-unsafe-memory-access=allow");
         }

@@ -31,7 +31,6 @@ final class NativeLibraries {
     private static final Pattern RESOLVED = Pattern.compile("^\\s*(\\S+) => (/\\S+) \\(0x[0-9a-f]+\\)$");
     private static final Pattern LOADER = Pattern.compile("^\\s*(/\\S+) \\(0x[0-9a-f]+\\)$");
     private static final Pattern MISSING = Pattern.compile("^\\s*(\\S+) => not found$");
-    private static final Pattern OTHER_PLATFORM = Pattern.compile("(?i).*(freebsd|sunos|solaris|darwin|mac|osx|windows|win32|musl|alpine|aix).*");
 
     private NativeLibraries() {}
 
@@ -87,7 +86,7 @@ final class NativeLibraries {
                 while (en.hasMoreElements()) {
                     ZipEntry e = en.nextElement();
                     String name = e.getName();
-                    if (e.isDirectory() || !name.matches(".*\\.so(\\.[0-9.]+)?$") || OTHER_PLATFORM.matcher(name).matches()) {
+                    if (e.isDirectory() || !JarSlimmer.NATIVE_NAME.matcher(name).matches() || JarSlimmer.OTHER_PLATFORM.matcher(name).matches()) {
                         continue;
                     }
                     Path target = scratch.resolve(jar.getFileName() + "!").resolve(name).normalize();
@@ -107,13 +106,16 @@ final class NativeLibraries {
         return out;
     }
 
-    /** ELF, 64-bit, System V or GNU/Linux ABI, x86-64. */
     static boolean isLinuxAmd64Elf(Path p) throws IOException {
-        byte[] h = new byte[20];
         try (InputStream in = Files.newInputStream(p)) {
-            if (in.readNBytes(h, 0, 20) < 20) {
-                return false;
-            }
+            return isLinuxAmd64Elf(in.readNBytes(20));
+        }
+    }
+
+    /** ELF, 64-bit, System V or GNU/Linux ABI, x86-64 (from the file's first 20 bytes). */
+    static boolean isLinuxAmd64Elf(byte[] h) {
+        if (h.length < 20) {
+            return false;
         }
         boolean elf = h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
         boolean abi = h[7] == 0 || h[7] == 3;
