@@ -175,6 +175,17 @@ public final class ImageBuilder {
             if (jars.isEmpty()) {
                 throw new IOException("no jars in " + dir + "; build the server module first: ./mvnw -B -ntp -DskipTests -pl docker -am package");
             }
+            // copy-dependencies never deletes: after a version change the old jar is still there, and both would be on the class path
+            Map<String, String> seen = new HashMap<>();
+            for (Path jar : jars) {
+                String file = jar.getFileName().toString();
+                String artifact = file.replaceFirst("^(.+?)-\\d.*\\.jar$", "$1");
+                String other = seen.put(artifact, file);
+                if (other != null) {
+                    throw new IOException(dir + " holds " + artifact + " twice (" + other + ", " + file + "), one left over from an earlier build;"
+                            + " rebuild from clean: ./mvnw -B -ntp -DskipTests -pl docker -am clean package");
+                }
+            }
             return jars;
         }
     }

@@ -90,7 +90,9 @@ final class ImageTarball {
     static String tar(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("tar"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("LC_ALL", "C.UTF-8"); // names as UTF-8, not octal escapes
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("tar finished").isTrue();
         assertThat(p.exitValue()).as("tar " + String.join(" ", args) + ": " + out).isZero();
