@@ -33,7 +33,7 @@ class TarWriterTest {
         List<String> listing = List.of(ImageTarball.tar("--numeric-owner", "-tvf", archive.toString()).split("\n"));
         assertThat(listing).hasSize(6);
         assertThat(listing.get(0)).matches("drwxr-x--- 10001/10001 +0 2023-11-1\\d \\d\\d:\\d\\d var/lib/countersign/");
-        assertThat(listing.get(1)).matches("-rw-r--r-- 0/0 +30 .* etc/passwd");
+        assertThat(listing.get(1)).matches("-rw-r--r-- 0/0 +29 .* etc/passwd");
         assertThat(listing.get(2)).matches("-rw-r--r-- 0/0 +513 .* " + longSplittable);
         assertThat(listing.get(3)).matches("-rwxr-xr-x 0/0 +0 .* " + longUnsplittable);
         assertThat(listing.get(4)).matches("-rw------- 0/0 +1 .* " + unicode);
