@@ -209,7 +209,6 @@ public final class ImageBuilder {
 
     private static void writeArchive(Args a, Path jre, List<Layer.Blob> blobs, long mtime) throws IOException {
         int javaMajor = javaMajor(jre);
-        String repo = a.tag().substring(0, a.tag().lastIndexOf(':'));
         String version = a.tag().substring(a.tag().lastIndexOf(':') + 1);
 
         ObjectNode cfg = JSON.createObjectNode();
@@ -289,8 +288,6 @@ public final class ImageBuilder {
             tar.file(blobPath(manifestDigest), 0644, manifestBytes);
             tar.file("index.json", 0644, JSON.writeValueAsBytes(index));
             tar.file("manifest.json", 0644, JSON.writeValueAsBytes(dockerManifest));
-            tar.file("repositories", 0644, JSON.writeValueAsBytes(JSON.createObjectNode().set(repo,
-                    JSON.createObjectNode().put(version, blobs.getLast().digest().substring("sha256:".length())))));
         }
         Files.move(tmp, a.out(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         for (Layer.Blob b : blobs) {

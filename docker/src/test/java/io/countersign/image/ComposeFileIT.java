@@ -75,7 +75,7 @@ class ComposeFileIT {
         countersign.get("ports").forEach(p -> ports.add(p.asText()));
         List<String> exposed = new ArrayList<>();
         imageConfig.get("ExposedPorts").fieldNames().forEachRemaining(p -> exposed.add(p.replace("/tcp", "")));
-        assertThat(ports).containsExactlyInAnyOrder(exposed.stream().map(p -> p + ":" + p).toArray(String[]::new));
+        assertThat(ports).containsExactlyInAnyOrder(exposed.stream().map(p -> "127.0.0.1:" + p + ":" + p).toArray(String[]::new));
         assertThat(exposed).containsExactlyInAnyOrder("6543", "3307", "8787");
     }
 
