@@ -10,8 +10,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The layer writer's tar, read back by the system's tar: names of every length, modes, owners, links. */
-class TarWriterTest {
+/**
+ * The layer writer's tar, read back by the system's GNU tar: names of every length, modes, owners,
+ * links. An IT so that it runs with the image profile, on Linux, where tar lists entries in GNU's format.
+ */
+class TarWriterIT {
 
     @TempDir
     Path tmp;
