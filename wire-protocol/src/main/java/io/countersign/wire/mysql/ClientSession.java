@@ -78,6 +78,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private String database;
     private Map<String, String> attributes = Map.of();
     private AgentAuth auth;
+    private AgentCredential.BearerToken tokenCredential;
     private boolean changingUser;
     private String announcedPlugin;
     private ScheduledFuture<?> loginTimeout;
@@ -275,6 +276,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             attributes = m;
         }
+        if (refusedTokenTransport(user)) {
+            return;
+        }
         auth = newAuth(user);
         phase = Phase.AUTH;
         authStep(auth.first(plugin, response));
@@ -286,8 +290,48 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (cred instanceof AgentCredential.Password pw) {
             password = pw.password().getBytes(StandardCharsets.UTF_8);
         }
+        tokenCredential = cred instanceof AgentCredential.BearerToken b ? b : null;
         return new AgentAuth(agent, password, settings.authPlugins(), announcedPlugin, nonce, tls,
-                listener.rsaKeys(), listener.sha2Cache());
+                listener.rsaKeys(), listener.sha2Cache(), tokenCredential != null);
+    }
+
+    /** A token travels in clear (mysql_clear_password): refuse before asking for it on a connection without TLS. */
+    private boolean refusedTokenTransport(String agent) {
+        if (settings.authenticator().credentialFor(agent).orElse(null) instanceof AgentCredential.BearerToken b
+                && !b.acceptsTransport(tls, client.remoteAddress())) {
+            log.warn("mysql session {}: agent '{}' tried to send its token without TLS; refused", connectionId, agent);
+            fatal(1045, "28000", "Access denied for user '" + agent + "': it authenticates with a token, which Countersign accepts "
+                    + "only over TLS; enable SSL in the client (--ssl / sslMode=REQUIRED), or allow plaintext tokens on loopback "
+                    + "in identity.agent-tokens");
+            return true;
+        }
+        return false;
+    }
+
+    /** Verification may fetch the provider's key set: it runs off the event loop; the login resumes here. */
+    private void verifyToken(String token) {
+        AgentCredential.BearerToken bearer = tokenCredential;
+        client.config().setAutoRead(false);
+        java.util.concurrent.CompletionStage<io.countersign.wire.spi.TokenVerifier.Result> check;
+        try {
+            check = bearer.verifier().verify(user, token);
+        } catch (RuntimeException e) {
+            check = CompletableFuture.completedFuture(
+                    new io.countersign.wire.spi.TokenVerifier.Result.Refused("the token could not be verified (" + e.getMessage() + ")"));
+        }
+        AgentAuth current = auth;
+        check.whenComplete((result, error) -> client.eventLoop().execute(() -> {
+            if (phase != Phase.AUTH || auth != current) {
+                return;
+            }
+            client.config().setAutoRead(true);
+            switch (result) {
+                case io.countersign.wire.spi.TokenVerifier.Result.Accepted a when error == null -> authStep(new AgentAuth.Step.Accept(null));
+                case io.countersign.wire.spi.TokenVerifier.Result.Refused r when error == null -> authStep(new AgentAuth.Step.Reject(r.reason()));
+                case null, default -> authStep(new AgentAuth.Step.Reject("the token could not be verified ("
+                        + (error == null ? "no answer" : error.getMessage()) + ")"));
+            }
+        }));
     }
 
     private void authStep(AgentAuth.Step step) {
@@ -300,8 +344,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             case AgentAuth.Step.Reject r -> {
                 listener.authFailed();
                 String host = client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
-                fatal(1045, "28000", "Access denied for user '" + user + "'@'" + host + "' (using password: YES)");
+                if (r.reason() != null) {
+                    log.info("mysql session {}: agent token refused for user '{}': {}", connectionId, user, r.reason());
+                }
+                fatal(1045, "28000", "Access denied for user '" + user + "'@'" + host + "' ("
+                        + (r.reason() != null ? "token authentication failed: " + r.reason() : "using password: YES") + ")");
             }
+            case AgentAuth.Step.Token t -> verifyToken(t.token());
             case AgentAuth.Step.Accept a -> {
                 if (a.before() != null) {
                     send(Unpooled.wrappedBuffer(a.before()));
@@ -1084,6 +1133,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             old.close();
         }
         phase = Phase.AUTH;
+        if (refusedTokenTransport(user)) {
+            return;
+        }
         auth = newAuth(user);
         authStep(auth.switchTo(null));
     }
