@@ -113,6 +113,24 @@ public final class PolicyEngine {
         return strictest(holds);
     }
 
+    /**
+     * The elevated backend role the statement string runs as once approved: only when every one of
+     * its statements was held by a rule naming that same {@code run-as} role; otherwise none, and the
+     * statement runs as the agent's own backend user (a role is never lent to a statement it was not meant for).
+     */
+    public Optional<String> runAs(StatementFacts facts) {
+        String role = null;
+        for (StatementAnalysis statement : facts.statements()) {
+            PolicyRule matched = rules.stream().filter(r -> r.match().matches(facts, statement)).findFirst().orElse(null);
+            if (matched == null || matched.action() != Action.HOLD || matched.runAs() == null
+                    || (role != null && !role.equals(matched.runAs()))) {
+                return Optional.empty();
+            }
+            role = matched.runAs();
+        }
+        return Optional.ofNullable(role);
+    }
+
     private PolicyDecision decideOne(StatementFacts facts, StatementAnalysis statement) {
         for (PolicyRule rule : rules) {
             if (rule.match().matches(facts, statement)) {

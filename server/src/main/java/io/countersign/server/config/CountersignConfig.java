@@ -20,6 +20,7 @@ import java.util.List;
  * @param audit     the audit trail
  * @param tracking  row-level tracking
  * @param slack     the Slack app reviewers approve from (optional; read strictly by the Slack integration)
+ * @param identity  the identity provider: workload tokens for agents (optional)
  */
 public record CountersignConfig(
         ListenersConfig listeners,
@@ -32,9 +33,11 @@ public record CountersignConfig(
         ApprovalsConfig approvals,
         AuditSettings audit,
         TrackingConfig tracking,
-        com.fasterxml.jackson.databind.JsonNode slack) implements ConfigSection {
+        com.fasterxml.jackson.databind.JsonNode slack,
+        IdentityConfig identity) implements ConfigSection {
 
     public CountersignConfig {
+        identity = identity == null ? IdentityConfig.DEFAULT : identity;
         admin = admin == null ? AdminConfig.DEFAULT : admin;
         dataDir = dataDir == null ? "countersign-data" : dataDir;
         analysis = analysis == null ? AnalysisConfig.DEFAULT : analysis;
@@ -48,7 +51,14 @@ public record CountersignConfig(
 
     /** The same config with the given sections replaced (the demo and tests build configs in code). */
     public CountersignConfig with(String dataDir, ApprovalsConfig approvals, AuditSettings audit) {
-        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack);
+        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack,
+                identity);
+    }
+
+    public CountersignConfig(ListenersConfig listeners, AdminConfig admin, List<BackendConfig> backends, List<AgentConfig> agents,
+                             String dataDir, AnalysisConfig analysis, PolicyConfig policy, ApprovalsConfig approvals,
+                             AuditSettings audit, TrackingConfig tracking, com.fasterxml.jackson.databind.JsonNode slack) {
+        this(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack, null);
     }
 
     public Path dataPath() {
