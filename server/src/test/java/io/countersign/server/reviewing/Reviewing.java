@@ -31,10 +31,10 @@ import java.util.concurrent.CompletionException;
  * of the fixture's real PostgreSQL with sensitive columns, agents on pgjdbc, reviewers with
  * bearer tokens; optionally a {@code slack:} section pointing at a local fake Web API.
  */
-final class Reviewing {
+public final class Reviewing {
 
     static final String OWNER = "dana@example.com";
-    static final Map<String, String> TOKENS = Map.of("alice", "tok-alice", "bob", "tok-bob", "carol", "tok-carol", "dana", "tok-dana");
+    public static final Map<String, String> TOKENS = Map.of("alice", "tok-alice", "bob", "tok-bob", "carol", "tok-carol", "dana", "tok-dana");
 
     private Reviewing() {}
 
@@ -118,16 +118,16 @@ final class Reviewing {
         return connect(server, "bot", "bot-pw");
     }
 
-    static String adminUrl(CountersignServer server) {
+    public static String adminUrl(CountersignServer server) {
         return "http://127.0.0.1:" + server.adminAddress().getPort();
     }
 
-    static ApprovalsClient reviewer(CountersignServer server, String name) {
+    public static ApprovalsClient reviewer(CountersignServer server, String name) {
         return new ApprovalsClient(URI.create(adminUrl(server)), TOKENS.get(name));
     }
 
     /** All rows' first column. */
-    static List<String> column(Connection c, String sql) throws SQLException {
+    public static List<String> column(Connection c, String sql) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             List<String> out = new ArrayList<>();
             while (rs.next()) {
@@ -137,7 +137,7 @@ final class Reviewing {
         }
     }
 
-    static <T> CompletableFuture<T> async(Callable<T> call) {
+    public static <T> CompletableFuture<T> async(Callable<T> call) {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return call.call();
@@ -148,7 +148,7 @@ final class Reviewing {
     }
 
     /** Waits until the REST API shows a pending request for exactly {@code sql}. */
-    static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
+    public static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         List<ApprovalRequest> last = List.of();
@@ -164,7 +164,7 @@ final class Reviewing {
     }
 
     /** Waits until request {@code id} is in {@code state}. */
-    static ApprovalRequest awaitState(CountersignServer server, String id, RequestState state) throws InterruptedException {
+    public static ApprovalRequest awaitState(CountersignServer server, String id, RequestState state) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         ApprovalRequest r = c.show(id);
