@@ -408,6 +408,13 @@ final class RelaySession {
      * the backend's own error.
      */
     private void runElevated(Stmt st, String role, ByteBuf buf, int idx, int size) {
+        if (!target.elevated().containsKey(role)) {
+            // only roles the operator listed for this backend are ever switched to
+            raiseOnBackend(st, new ProtocolError("42501", 1227, "the statement was approved to run as role \"" + role
+                    + "\", which backend \"" + target.name() + "\" does not list under elevated-roles; it did not run."
+                    + " Add the role there in the Countersign config", null));
+            return;
+        }
         String switchTo = "SET LOCAL ROLE " + quoteIdent(role);
         if (!st.extended() && buf.getByte(idx) == 'Q') {
             st.elevationPrefix = true;
