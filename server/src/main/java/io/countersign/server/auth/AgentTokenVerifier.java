@@ -96,19 +96,19 @@ public final class AgentTokenVerifier implements TokenVerifier, AutoCloseable {
             jwt = SignedJWT.parse(token.trim());
             claims = jwt.getJWTClaimsSet();
         } catch (ParseException e) {
-            return refuse(user, null, null, "malformed token: not a signed JWT (send the identity provider's access token as the password)");
+            return refuse(user, null, null, "malformed", "malformed token: not a signed JWT (send the identity provider's access token as the password)");
         }
         JWSHeader header = jwt.getHeader();
         String kid = header.getKeyID();
         String subject = claims.getSubject();
         if (!ACCEPTED.contains(header.getAlgorithm())) {
-            return refuse(user, subject, kid, "unsupported signing algorithm " + header.getAlgorithm()
+            return refuse(user, subject, kid, "algorithm", "unsupported signing algorithm " + header.getAlgorithm()
                     + ": only asymmetric (RS*, PS*, ES*, EdDSA) tokens from the identity provider are accepted");
         }
         // The issuer is read before the signature is checked only to say clearly what is wrong;
         // nothing is accepted on its word.
         if (!config.issuer().equals(claims.getIssuer())) {
-            return refuse(user, subject, kid, "wrong issuer: the token was issued by '" + claims.getIssuer()
+            return refuse(user, subject, kid, "issuer", "wrong issuer: the token was issued by '" + claims.getIssuer()
                     + "', Countersign accepts tokens from '" + config.issuer() + "'");
         }
         List<JWK> candidates;
@@ -125,43 +125,43 @@ public final class AgentTokenVerifier implements TokenVerifier, AutoCloseable {
             }
         }
         if (candidates.isEmpty()) {
-            return refuse(user, subject, kid, "unknown signing key: the identity provider's key set has no key "
+            return refuse(user, subject, kid, "unknown key", "unknown signing key: the identity provider's key set has no key "
                     + (kid == null ? "for this token" : "with id '" + kid + "'") + " (was the token signed by someone else?)");
         }
         if (!signatureValid(jwt, header, candidates)) {
-            return refuse(user, subject, kid, "bad signature: the token was altered or not signed by the identity provider");
+            return refuse(user, subject, kid, "signature", "bad signature: the token was altered or not signed by the identity provider");
         }
         Instant now = clock.instant();
         Duration skew = Duration.ofSeconds(config.clockSkewSeconds());
         Date exp = claims.getExpirationTime();
         if (exp == null) {
-            return refuse(user, subject, kid, "the token has no expiry (exp); Countersign accepts only short-lived tokens");
+            return refuse(user, subject, kid, "no expiry", "the token has no expiry (exp); Countersign accepts only short-lived tokens");
         }
         if (!now.isBefore(exp.toInstant().plus(skew))) {
-            return refuse(user, subject, kid, "expired at " + exp.toInstant() + "; get a fresh token from the identity provider");
+            return refuse(user, subject, kid, "expired", "expired at " + exp.toInstant() + "; get a fresh token from the identity provider");
         }
         Date nbf = claims.getNotBeforeTime();
         if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
-            return refuse(user, subject, kid, "not valid yet (nbf " + nbf.toInstant() + "); check the clocks");
+            return refuse(user, subject, kid, "not yet valid", "not valid yet (nbf " + nbf.toInstant() + "); check the clocks");
         }
         List<String> audience = claims.getAudience();
         if (audience == null || !audience.contains(config.audience())) {
-            return refuse(user, subject, kid, "wrong audience: the token is for " + (audience == null || audience.isEmpty() ? "no audience" : audience)
+            return refuse(user, subject, kid, "audience", "wrong audience: the token is for " + (audience == null || audience.isEmpty() ? "no audience" : audience)
                     + ", Countersign accepts '" + config.audience() + "'; ask the provider for a token with that audience");
         }
         String name = claimText(claims, config.nameClaim());
         if (!user.equals(name)) {
-            return refuse(user, subject, kid, "the token's " + config.nameClaim() + " claim names "
+            return refuse(user, subject, kid, "name claim", "the token's " + config.nameClaim() + " claim names "
                     + (name == null ? "no agent" : "agent '" + name + "'") + ", not '" + user + "'; log in with the agent name the token carries");
         }
         AgentConfig agent = agents.get(user);
         if (agent == null || !agent.usesJwt()) {
-            return refuse(user, subject, kid, "agent '" + user + "' does not log in with tokens");
+            return refuse(user, subject, kid, "not a token agent", "agent '" + user + "' does not log in with tokens");
         }
         if (config.ownerClaim() != null) {
             String owner = claimText(claims, config.ownerClaim());
             if (!agent.owner().equals(owner)) {
-                return refuse(user, subject, kid, "the token's " + config.ownerClaim() + " claim names owner "
+                return refuse(user, subject, kid, "owner claim", "the token's " + config.ownerClaim() + " claim names owner "
                         + (owner == null ? "(none)" : "'" + owner + "'") + ", but agent '" + user + "' is owned by someone else in the Countersign config");
             }
         }
@@ -193,8 +193,9 @@ public final class AgentTokenVerifier implements TokenVerifier, AutoCloseable {
         return v == null ? null : String.valueOf(v);
     }
 
-    private static Result refuse(String user, String subject, String kid, String reason) {
-        log.info("agent token refused for user {} (sub {}, kid {}): {}", user, subject, kid, reason);
+    /** Logs the failed check with the token's subject and key id only; the reason (with claim values) goes to the client. */
+    private static Result refuse(String user, String subject, String kid, String check, String reason) {
+        log.info("agent token refused for user {} (sub {}, kid {}): {}", user, subject, kid, check);
         return new Result.Refused(reason);
     }
 
