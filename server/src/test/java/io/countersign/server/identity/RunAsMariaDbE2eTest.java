@@ -70,6 +70,10 @@ class RunAsMariaDbE2eTest {
                     match: {tables: ["*.ledger"], kinds: [DELETE]}
                     action: hold
                     run-as: ledger_admin
+                  - name: ledger-truncate
+                    match: {tables: ["*.ledger"], kinds: [TRUNCATE]}
+                    action: hold
+                    run-as: broken_admin
                   - name: plain
                     action: allow
                 """);
@@ -90,6 +94,7 @@ class RunAsMariaDbE2eTest {
                     tls: disable
                     elevated-roles:
                       ledger_admin: {user: %s, password: admin-pw}
+                      broken_admin: {user: %s, password: not-its-password}
                 agents:
                   - {name: ops-bot, owner: dana@example.com, password: ops-pw, backends: [shop]}
                   - {name: plain-bot, owner: dana@example.com, password: plain-pw, backends: [shop]}
@@ -101,7 +106,7 @@ class RunAsMariaDbE2eTest {
                 audit:
                   directory: "%s"
                   fsync: bounded
-                """.formatted(dir.resolve("data"), db.host(), db.port(), db.name(), LOGIN, ELEVATED, policy, dir.resolve("audit")));
+                """.formatted(dir.resolve("data"), db.host(), db.port(), db.name(), LOGIN, ELEVATED, ELEVATED, policy, dir.resolve("audit")));
         server = CountersignServer.of(ConfigLoader.load(config, Map.of())).start();
     }
 
@@ -139,6 +144,17 @@ class RunAsMariaDbE2eTest {
             assertThatThrownBy(() -> s.executeUpdate("UPDATE ledger SET amount = 0 WHERE id = 2"))
                     .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getErrorCode()).isEqualTo(1142));
             assertThat(Reviewing.column(c, "SELECT COUNT(*) FROM ledger")).containsExactly("3");
+
+            // an elevated login that fails: the approved statement does not run, the agent is told why, the session goes on
+            String truncate = "TRUNCATE TABLE ledger";
+            CompletableFuture<Integer> failing = Reviewing.async(() -> s.executeUpdate(truncate));
+            ApprovalRequest t = Reviewing.awaitPending(server, truncate);
+            Reviewing.reviewer(server, "alice").approve(t.id(), "ticket OPS-3");
+            assertThat(failing).failsWithin(30, TimeUnit.SECONDS).withThrowableThat().havingRootCause()
+                    .isInstanceOf(SQLException.class)
+                    .withMessageContaining("approved to run as role 'broken_admin'")
+                    .withMessageContaining("could not log in to the backend as that role");
+            assertThat(Reviewing.column(c, "SELECT COUNT(*) FROM ledger")).containsExactly("3");
         }
         try (Connection direct = db.connect(); Statement s = direct.createStatement()) {
             assertThat(Reviewing.column(direct, "SELECT GROUP_CONCAT(id ORDER BY id) FROM ledger")).containsExactly("2,3,4");
@@ -152,6 +168,6 @@ class RunAsMariaDbE2eTest {
             assertThat((String) r.get("request_id")).startsWith("apr-");
             assertThat(r.get("error_code")).isNull();
         });
-        assertThat(rows).hasSize(3);
+        assertThat(rows).hasSize(3); // plain-bot's DELETE, the approved DELETE, the UPDATE (the TRUNCATE is not LIKE these)
     }
 }

@@ -73,6 +73,10 @@ class RunAsPostgresE2eTest {
                     match: {tables: [public.ledger], kinds: [DELETE]}
                     action: hold
                     run-as: %s
+                  - name: ledger-truncate
+                    match: {tables: [public.ledger], kinds: [TRUNCATE]}
+                    action: hold
+                    run-as: not_listed_role
                   - name: plain
                     action: allow
                 """.formatted(ELEVATED));
@@ -164,6 +168,19 @@ class RunAsPostgresE2eTest {
             c.rollback();
             assertThat(Reviewing.column(c, "SELECT count(*) FROM ledger")).containsExactly("5");
             c.setAutoCommit(true);
+            assertNoElevatedRights(c);
+        }
+
+        // a role the backend does not list under elevated-roles is never switched to
+        String truncate = "TRUNCATE ledger";
+        try (Connection c = connect("ops-bot", "ops-pw", ""); Statement s = c.createStatement()) {
+            CompletableFuture<Integer> held = Reviewing.async(() -> s.executeUpdate(truncate));
+            ApprovalRequest r = Reviewing.awaitPending(server, truncate);
+            Reviewing.reviewer(server, "alice").approve(r.id(), "ticket OPS-9");
+            assertThat(held).failsWithin(30, TimeUnit.SECONDS).withThrowableThat().havingRootCause()
+                    .isInstanceOf(SQLException.class)
+                    .withMessageContaining("approved to run as role \"not_listed_role\"")
+                    .withMessageContaining("does not list under elevated-roles");
             assertNoElevatedRights(c);
         }
 
