@@ -15,6 +15,7 @@ import com.nimbusds.jose.jwk.KeyType;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.countersign.server.config.AgentConfig;
@@ -22,9 +23,6 @@ import io.countersign.server.config.AgentTokensConfig;
 import io.countersign.wire.spi.TokenVerifier;
 import java.net.URI;
 import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
@@ -207,7 +205,8 @@ public final class AgentTokenVerifier implements TokenVerifier, AutoCloseable {
                 k = keys;
                 if (k == null) {
                     URL url = jwksUrl();
-                    k = JWKSourceBuilder.create(url)
+                    // 5 s rather than Nimbus's 500 ms default: a busy provider is slow, not absent
+                    k = JWKSourceBuilder.create(url, new DefaultResourceRetriever(5_000, 5_000, 256 * 1024))
                             .cache(Duration.ofMinutes(15).toMillis(), Duration.ofSeconds(10).toMillis())
                             .rateLimited(Duration.ofSeconds(30).toMillis())
                             .refreshAheadCache(false)
@@ -225,25 +224,17 @@ public final class AgentTokenVerifier implements TokenVerifier, AutoCloseable {
                 return URI.create(config.jwksUrl()).toURL();
             }
             String issuer = config.issuer().endsWith("/") ? config.issuer().substring(0, config.issuer().length() - 1) : config.issuer();
-            URI discovery = URI.create(issuer + "/.well-known/openid-configuration");
-            try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(discovery).timeout(Duration.ofSeconds(10)).GET().build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 200) {
-                    throw new KeySourceException("discovery at " + discovery + " answered HTTP " + r.statusCode());
-                }
-                JsonNode doc = new ObjectMapper().readTree(r.body());
-                String jwks = doc.path("jwks_uri").asText(null);
-                if (jwks == null) {
-                    throw new KeySourceException("discovery at " + discovery + " names no jwks_uri; set identity.agent-tokens.jwks-url");
-                }
-                return URI.create(jwks).toURL();
+            URL discovery = URI.create(issuer + "/.well-known/openid-configuration").toURL();
+            // the same HTTP client Nimbus fetches the key set with (bounded time and size)
+            String body = new DefaultResourceRetriever(5_000, 5_000, 256 * 1024).retrieveResource(discovery).getContent();
+            JsonNode doc = new ObjectMapper().readTree(body);
+            String jwks = doc.path("jwks_uri").asText(null);
+            if (jwks == null) {
+                throw new KeySourceException("discovery at " + discovery + " names no jwks_uri; set identity.agent-tokens.jwks-url");
             }
+            return URI.create(jwks).toURL();
         } catch (KeySourceException e) {
             throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KeySourceException("interrupted while reading the provider's discovery document", e);
         } catch (Exception e) {
             throw new KeySourceException("the provider's key set location could not be read: " + e.getMessage(), e);
         }

@@ -71,6 +71,13 @@ class AgentTokensE2eTest {
     static void start() throws Exception {
         idp = new MockOAuth2Server();
         idp.start();
+        // the provider's first answer (class loading, key generation) can take seconds on a busy machine:
+        // pay that here, not inside a login's key-set fetch
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> discovery = http.send(HttpRequest.newBuilder(URI.create(idp.wellKnownUrl(ISSUER_ID).toString()))
+                    .timeout(java.time.Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(discovery.body()).contains("jwks_uri");
+        }
         pg.execute("CREATE TABLE items(id int PRIMARY KEY, label text NOT NULL)", "INSERT INTO items VALUES (1, 'one'), (2, 'two')");
         maria.execute("CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL)", "INSERT INTO items VALUES (1, 'one')");
         String mariaPassword = maria.password() == null || maria.password().isEmpty() ? "" : "    password: \"" + maria.password() + "\"\n";
