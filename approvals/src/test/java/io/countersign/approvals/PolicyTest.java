@@ -105,6 +105,42 @@ class PolicyTest {
     }
 
     @Test
+    void runAsLendsTheRoleOnlyWhenEveryStatementWasHeldByARuleNamingIt() {
+        PolicyEngine policy = PolicyEngine.parse("""
+                rules:
+                  - name: ledger-deletes
+                    match: { kinds: [delete] }
+                    action: hold
+                    run-as: ledger_admin
+                  - name: drops
+                    match: { kinds: [drop table] }
+                    action: hold
+                  - name: rest
+                    action: allow
+                """, "inline");
+        var delete = of("DELETE", "DELETE FROM ledger", Category.DESTRUCTIVE);
+        var drop = of("DROP TABLE", "DROP TABLE ledger", Category.DESTRUCTIVE);
+        var select = of("SELECT", "SELECT 1");
+        var begin = of("BEGIN", "BEGIN");
+        assertThat(policy.runAs(facts("ops", delete))).contains("ledger_admin");
+        assertThat(policy.runAs(facts("ops", delete, delete))).contains("ledger_admin");
+        // another statement in the same string held without run-as, or allowed, or a transaction control: no role
+        assertThat(policy.runAs(facts("ops", delete, drop))).isEmpty();
+        assertThat(policy.runAs(facts("ops", delete, select))).isEmpty();
+        assertThat(policy.runAs(facts("ops", begin, delete))).isEmpty();
+        assertThat(policy.rule("ledger-deletes").orElseThrow().runAs()).isEqualTo("ledger_admin");
+
+        assertThat(parseError("""
+                rules:
+                  - {name: a, action: allow, run-as: admin}
+                """).getMessage()).contains("rules[0].run-as").contains("applies only to action hold");
+        assertThat(parseError("""
+                rules:
+                  - {name: a, action: hold, run-as: "admin; DROP"}
+                """).getMessage()).contains("rules[0].run-as").contains("is not a role name");
+    }
+
+    @Test
     void noMatchingRuleHoldsFailClosed() {
         PolicyEngine policy = PolicyEngine.parse("rules: [ {name: only-etl, match: {agents: [etl]}, action: allow} ]", "inline");
         PolicyDecision d = policy.decide(facts("helper", of("SELECT", "SELECT 1")));

@@ -89,6 +89,7 @@ final class ParquetLayout {
         cols.add(new Column.StrList<>("row_keys", c -> st(c).rowKeys()));
         cols.add(new Column.Bool<>("row_keys_capped", c -> st(c).rowKeysCapped()));
         cols.add(new Column.Str<>("settled_by", c -> st(c).settledBy()));
+        cols.add(new Column.Str<>("run_as_role", c -> st(c).runAsRole()));
     }
 
     private static void approvalColumns(List<Column<ChainedRecord>> cols) {
@@ -150,7 +151,8 @@ final class ParquetLayout {
                 categories, strs(g, "tables_read"), strs(g, "tables_written"), strs(g, "columns_read"),
                 strs(g, "columns_written"), decision, lng(g, "rows_returned"), lng(g, "rows_affected"), lng(g, "bytes_sent"),
                 str(g, "error_code"), str(g, "error_message"), durationUs == null ? null : Duration.ofNanos(durationUs * 1000),
-                strs(g, "result_columns"), strs(g, "row_keys"), g.getBoolean("row_keys_capped", 0), str(g, "settled_by"));
+                strs(g, "result_columns"), strs(g, "row_keys"), g.getBoolean("row_keys_capped", 0), str(g, "settled_by"),
+                g.getType().containsField("run_as_role") ? str(g, "run_as_role") : null);
     }
 
     private static ApprovalRecord approval(Group g) {

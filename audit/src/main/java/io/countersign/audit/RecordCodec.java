@@ -109,6 +109,10 @@ final class RecordCodec {
         strings(out, s.rowKeys());
         out.writeBoolean(s.rowKeysCapped());
         str(out, s.settledBy());
+        if (s.runAsRole() != null) {
+            // written only when set, so records of statements without run-as encode (and hash) as before
+            str(out, s.runAsRole());
+        }
     }
 
     private static StatementRecord readStatement(DataInputStream in) throws IOException {
@@ -147,10 +151,11 @@ final class RecordCodec {
         List<String> rowKeys = strings(in);
         boolean capped = in.readBoolean();
         String settledBy = str(in);
+        String runAsRole = in.available() > 0 ? str(in) : null;
         return new StatementRecord(started, ended, agent, owner, session, client, protocol, database, sql, fingerprint,
                 parameters, kinds, categories, tr, tw, cr, cw, decision, rowsReturned, rowsAffected, bytes, errorCode,
                 errorMessage, durationMicros == null ? null : Duration.ofNanos(durationMicros * 1000), resultColumns,
-                rowKeys, capped, settledBy);
+                rowKeys, capped, settledBy, runAsRole);
     }
 
     private static void writeApproval(DataOutputStream out, ApprovalRecord a) throws IOException {

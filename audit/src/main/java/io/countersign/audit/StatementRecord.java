@@ -38,7 +38,21 @@ public record StatementRecord(
         List<String> resultColumns,
         List<String> rowKeys,
         boolean rowKeysCapped,
-        String settledBy) implements AuditRecord {
+        String settledBy,
+        String runAsRole) implements AuditRecord {
+
+    /** Without a run-as role: the statement ran as the agent's own backend user. */
+    public StatementRecord(Instant started, Instant ended, String agent, String owner, String sessionId, String clientAddress,
+                           Protocol protocol, String database, String sql, String fingerprint, List<String> parameters,
+                           List<String> statementKinds, List<CategoryReason> categories, List<String> tablesRead,
+                           List<String> tablesWritten, List<String> columnsRead, List<String> columnsWritten, Decision decision,
+                           Long rowsReturned, Long rowsAffected, Long bytesSent, String errorCode, String errorMessage,
+                           Duration duration, List<String> resultColumns, List<String> rowKeys, boolean rowKeysCapped,
+                           String settledBy) {
+        this(started, ended, agent, owner, sessionId, clientAddress, protocol, database, sql, fingerprint, parameters,
+                statementKinds, categories, tablesRead, tablesWritten, columnsRead, columnsWritten, decision, rowsReturned,
+                rowsAffected, bytesSent, errorCode, errorMessage, duration, resultColumns, rowKeys, rowKeysCapped, settledBy, null);
+    }
 
     public StatementRecord {
         if (started == null || protocol == null || sql == null) {
@@ -78,7 +92,7 @@ public record StatementRecord(
                 .rowsReturned(from.rowsReturned).rowsAffected(from.rowsAffected).bytesSent(from.bytesSent)
                 .errorCode(from.errorCode).errorMessage(from.errorMessage).duration(from.duration)
                 .resultColumns(from.resultColumns).rowKeys(from.rowKeys).rowKeysCapped(from.rowKeysCapped)
-                .settledBy(from.settledBy);
+                .settledBy(from.settledBy).runAsRole(from.runAsRole);
     }
 
     /** Twenty-eight positional fields invite mistakes; callers fill what they know by name. */
@@ -111,6 +125,7 @@ public record StatementRecord(
         private List<String> rowKeys;
         private boolean rowKeysCapped;
         private String settledBy;
+        private String runAsRole;
 
         private Builder() {}
 
@@ -142,12 +157,14 @@ public record StatementRecord(
         public Builder rowKeys(List<String> v) { rowKeys = v; return this; }
         public Builder rowKeysCapped(boolean v) { rowKeysCapped = v; return this; }
         public Builder settledBy(String v) { settledBy = v; return this; }
+        /** The elevated backend role the statement ran as (a policy rule's run-as), or null for the agent's own. */
+        public Builder runAsRole(String v) { runAsRole = v; return this; }
 
         public StatementRecord build() {
             return new StatementRecord(started, ended, agent, owner, sessionId, clientAddress, protocol, database,
                     sql, fingerprint, parameters, statementKinds, categories, tablesRead, tablesWritten, columnsRead,
                     columnsWritten, decision, rowsReturned, rowsAffected, bytesSent, errorCode, errorMessage, duration,
-                    resultColumns, rowKeys, rowKeysCapped, settledBy);
+                    resultColumns, rowKeys, rowKeysCapped, settledBy, runAsRole);
         }
     }
 }

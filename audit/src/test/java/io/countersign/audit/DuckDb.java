@@ -36,7 +36,7 @@ final class DuckDb {
                     + " list_transform(categories, lambda c: c.category || '=' || coalesce(c.reason, '<null>')) AS cats,"
                     + " tables_read, tables_written, columns_read, columns_written, decision, decision_rule, approved_by,"
                     + " request_id, decision_reason, rows_returned, rows_affected, bytes_sent, error_code, error_message,"
-                    + " duration_us, result_columns, row_keys, row_keys_capped, settled_by FROM " + from + " ORDER BY seq";
+                    + " duration_us, result_columns, row_keys, row_keys_capped, settled_by, run_as_role FROM " + from + " ORDER BY seq";
             case APPROVAL -> "SELECT seq, prev_hash, hash, CAST(dt AS VARCHAR) AS dt, epoch_us(occurred_at) AS at_us, event, request_id,"
                     + " reviewer, channel, verdict, comment, tier, agent, owner, sql FROM " + from + " ORDER BY seq";
             case ADMIN -> "SELECT seq, prev_hash, hash, CAST(dt AS VARCHAR) AS dt, epoch_us(occurred_at) AS at_us, event, actor, detail,"
@@ -75,7 +75,8 @@ final class DuckDb {
                 strings(rs.getArray("columns_written")), d, longOrNull(rs, "rows_returned"), longOrNull(rs, "rows_affected"),
                 longOrNull(rs, "bytes_sent"), rs.getString("error_code"), rs.getString("error_message"),
                 durationUs == null ? null : Duration.ofNanos(durationUs * 1000), strings(rs.getArray("result_columns")),
-                strings(rs.getArray("row_keys")), rs.getBoolean("row_keys_capped"), rs.getString("settled_by"));
+                strings(rs.getArray("row_keys")), rs.getBoolean("row_keys_capped"), rs.getString("settled_by"),
+                rs.getString("run_as_role"));
     }
 
     private static ApprovalRecord approval(ResultSet rs) throws SQLException {

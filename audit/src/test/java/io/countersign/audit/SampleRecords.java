@@ -46,6 +46,7 @@ final class SampleRecords {
                 .rowKeys(List.of("public.customers:id=" + i, "public.customers:id=" + (i + 1)))
                 .rowKeysCapped(i % 2 == 1)
                 .settledBy(i % 2 == 0 ? "rules" : "explain")
+                .runAsRole(i % 5 == 0 ? "ledger_admin" : null)
                 .build();
     }
 

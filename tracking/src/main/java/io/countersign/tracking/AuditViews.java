@@ -24,7 +24,7 @@ public final class AuditViews {
             decision VARCHAR, decision_rule VARCHAR, approved_by VARCHAR, request_id VARCHAR, decision_reason VARCHAR,
             rows_returned BIGINT, rows_affected BIGINT, bytes_sent BIGINT, error_code VARCHAR, error_message VARCHAR,
             duration_us BIGINT, result_columns VARCHAR[], row_keys VARCHAR[], row_keys_capped BOOLEAN, settled_by VARCHAR,
-            dt DATE""";
+            run_as_role VARCHAR, dt DATE""";
 
     static final String APPROVAL_COLUMNS = """
             seq BIGINT, instance_id VARCHAR, prev_hash VARCHAR, hash VARCHAR,

@@ -30,6 +30,11 @@ public final class PolicyEngine {
     /** The rule name recorded when no rule matched a statement. */
     public static final String NO_MATCH = "(no rule matched)";
 
+    /** Statement kinds that never run under a run-as role: they could make it outlive the statement. */
+    private static final Set<String> NEVER_ELEVATED = Set.of("BEGIN", "COMMIT", "COMMIT PREPARED", "ROLLBACK",
+            "ROLLBACK TO SAVEPOINT", "ROLLBACK PREPARED", "SAVEPOINT", "RELEASE", "PREPARE TRANSACTION", "SET", "RESET",
+            "XA", "UNKNOWN", "DISCARD", "LOCK", "USE", "DECLARE");
+
     private final List<PolicyRule> rules;
     private final String sha256;
     private final String source;
@@ -111,6 +116,30 @@ public final class PolicyEngine {
             return new PolicyDecision.Allow(allowRule);
         }
         return strictest(holds);
+    }
+
+    /**
+     * The elevated backend role the statement string runs as once approved: only when every one of
+     * its statements was held by a rule naming that same {@code run-as} role; otherwise none, and the
+     * statement runs as the agent's own backend user (a role is never lent to a statement it was not meant for).
+     * Nor to statements that control transactions or session state (BEGIN, COMMIT, SAVEPOINT, SET, ...)
+     * or whose kind is unknown: those could carry the role past the statement.
+     */
+    public Optional<String> runAs(StatementFacts facts) {
+        String role = null;
+        for (StatementAnalysis statement : facts.statements()) {
+            String kind = statement.kind() == null ? "UNKNOWN" : statement.kind().toUpperCase(java.util.Locale.ROOT);
+            if (NEVER_ELEVATED.contains(kind) || kind.startsWith("START ")) {
+                return Optional.empty();
+            }
+            PolicyRule matched = rules.stream().filter(r -> r.match().matches(facts, statement)).findFirst().orElse(null);
+            if (matched == null || matched.action() != Action.HOLD || matched.runAs() == null
+                    || (role != null && !role.equals(matched.runAs()))) {
+                return Optional.empty();
+            }
+            role = matched.runAs();
+        }
+        return Optional.ofNullable(role);
     }
 
     private PolicyDecision decideOne(StatementFacts facts, StatementAnalysis statement) {

@@ -45,7 +45,7 @@ final class PolicyParser {
     private static final Set<String> TOP = Set.of("version", "defaults", "rules");
     private static final Set<String> DEFAULT_KEYS = Set.of("reviewers", "quorum", "hold-timeout", "approval-validity", "tier");
     private static final Set<String> RULE_KEYS = Set.of("name", "match", "action", "tier", "reviewers", "quorum",
-            "hold-timeout", "approval-validity", "reason", "slack-channel", "teams-channel");
+            "hold-timeout", "approval-validity", "reason", "slack-channel", "teams-channel", "run-as");
     private static final Set<String> MATCH_KEYS = Set.of("agents", "agent-groups", "databases", "categories", "tables",
             "columns", "kinds");
 
@@ -126,7 +126,14 @@ final class PolicyParser {
         }
         String slack = node.has("slack-channel") ? text(node.get("slack-channel"), path + ".slack-channel") : null;
         String teams = node.has("teams-channel") ? text(node.get("teams-channel"), path + ".teams-channel") : null;
-        return new PolicyRule(name, match, action, tier, reviewers, quorum, timeout, validity, reason, slack, teams);
+        String runAs = node.has("run-as") ? text(node.get("run-as"), path + ".run-as") : null;
+        if (runAs != null && action != Action.HOLD) {
+            throw fail(path + ".run-as", "applies only to action hold: the elevated role exists only for a statement a reviewer approved");
+        }
+        if (runAs != null && !runAs.matches("[A-Za-z0-9_$@.-]+")) {
+            throw fail(path + ".run-as", "'" + runAs + "' is not a role name; use letters, digits and _ $ @ . -");
+        }
+        return new PolicyRule(name, match, action, tier, reviewers, quorum, timeout, validity, reason, slack, teams, runAs);
     }
 
     private RuleMatch match(JsonNode node, String path) {

@@ -8,6 +8,7 @@ import io.countersign.wire.spi.AgentAuthenticator;
 import io.countersign.wire.spi.AgentCredential;
 import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.ProtocolError;
+import io.countersign.wire.spi.TokenVerifier;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,12 +34,29 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
 
     /** For the listener speaking {@code protocol}. */
     public ConfigAgentAuthenticator(CountersignConfig config, Protocol protocol) {
+        this(config, protocol, null);
+    }
+
+    /**
+     * For the listener speaking {@code protocol}; agents with {@code auth: jwt} are verified by
+     * {@code tokens} (shared by both listeners, so they share one cached key set).
+     */
+    public ConfigAgentAuthenticator(CountersignConfig config, Protocol protocol, TokenVerifier tokens) {
         this.protocol = protocol;
         for (BackendConfig b : config.backends()) {
             (b.type().protocol() == protocol ? backends : otherProtocol).put(b.name(), b);
         }
         for (AgentConfig a : config.agents()) {
             agents.put(a.name(), a);
+            if (a.usesJwt()) {
+                if (tokens == null) {
+                    throw new IllegalStateException("agent " + a.name() + " logs in with a token but no token verifier was configured"
+                            + " (identity.agent-tokens)");
+                }
+                credentials.put(a.name(), new AgentCredential.BearerToken(tokens,
+                        config.identity().agentTokens().allowPlaintextOnLoopback()));
+                continue;
+            }
             credentials.put(a.name(), a.scram() != null
                     ? ScramVerifier.parse(a.scram())
                     : new AgentCredential.Password(a.password()));
@@ -98,5 +116,15 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
     private String reachable(AgentConfig a) {
         List<String> names = backends.keySet().stream().filter(a::mayReach).toList();
         return names.isEmpty() ? "no database" : String.join(", ", names);
+    }
+
+    /** The verifier for the config's token agents, or null when no agent logs in with a token. */
+    public static AgentTokenVerifier tokenVerifier(CountersignConfig config) {
+        if (config.agents().stream().noneMatch(AgentConfig::usesJwt) || config.identity().agentTokens() == null) {
+            return null;
+        }
+        Map<String, AgentConfig> byName = new LinkedHashMap<>();
+        config.agents().forEach(a -> byName.put(a.name(), a));
+        return new AgentTokenVerifier(config.identity().agentTokens(), byName);
     }
 }

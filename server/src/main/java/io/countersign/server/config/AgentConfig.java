@@ -11,6 +11,8 @@ import java.util.List;
  * @param scram    a SCRAM-SHA-256 verifier in PostgreSQL's {@code SCRAM-SHA-256$iter:salt$storedkey:serverkey} form
  * @param groups   labels policies can refer to (optional)
  * @param backends names of the backends this agent may reach, or {@code "*"} for all
+ * @param auth     {@code password} (default: password or scram) or {@code jwt}: the agent logs in with a
+ *                 workload token from the identity provider ({@code identity.agent-tokens}) as its password
  */
 public record AgentConfig(
         String name,
@@ -18,11 +20,24 @@ public record AgentConfig(
         String password,
         String scram,
         List<String> groups,
-        List<String> backends) implements ConfigSection {
+        List<String> backends,
+        String auth) implements ConfigSection {
+
+    public static final String AUTH_JWT = "jwt";
+    public static final String AUTH_PASSWORD = "password";
 
     public AgentConfig {
         groups = ConfigLists.copy(groups);
         backends = ConfigLists.copy(backends);
+    }
+
+    public AgentConfig(String name, String owner, String password, String scram, List<String> groups, List<String> backends) {
+        this(name, owner, password, scram, groups, backends, null);
+    }
+
+    /** Whether this agent logs in with a workload token rather than a password. */
+    public boolean usesJwt() {
+        return AUTH_JWT.equals(auth);
     }
 
     /** Whether this agent may reach the backend called {@code backend}. */
@@ -34,7 +49,16 @@ public record AgentConfig(
     public void check(String at, CountersignConfig root, Problems problems) {
         problems.require(name, Problems.join(at, "name"), "the user name the agent connects with");
         problems.require(owner, Problems.join(at, "owner"), "the human answerable for this agent (an e-mail address or name)");
-        if (password == null && scram == null) {
+        if (auth != null && !AUTH_JWT.equals(auth) && !AUTH_PASSWORD.equals(auth)) {
+            problems.add(Problems.join(at, "auth"), "'" + auth + "' is not an authentication method; expected password or jwt");
+        } else if (usesJwt()) {
+            if (password != null || scram != null) {
+                problems.add(at, "auth: jwt takes no 'password' or 'scram'; the agent sends its token as the password");
+            }
+            if (root.identity() == null || root.identity().agentTokens() == null) {
+                problems.add(Problems.join(at, "auth"), "jwt needs identity.agent-tokens (issuer, audience, ...) to verify the tokens with");
+            }
+        } else if (password == null && scram == null) {
             problems.add(at, "no credential; expected 'password' or 'scram' (a SCRAM-SHA-256 verifier)");
         } else if (password != null && scram != null) {
             problems.add(at, "both 'password' and 'scram' given; expected exactly one");

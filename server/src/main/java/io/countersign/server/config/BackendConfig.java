@@ -17,6 +17,9 @@ import io.countersign.wire.spi.BackendTarget;
  * @param tls      disable, prefer (default), require or verify-full
  * @param type     postgresql (default) or mysql (MySQL, MariaDB and compatibles): the protocol agents
  *                 use to reach it and the SQL dialect its statements are analysed in
+ * @param elevatedRoles logins for the elevated roles policy rules may name in {@code run-as}, by role name;
+ *                 MySQL runs such a statement on a separate connection logged in with it; PostgreSQL needs
+ *                 only the role's name listed ({@code {}}), as {@code user} must be allowed to SET ROLE to it
  */
 public record BackendConfig(
         String name,
@@ -26,10 +29,13 @@ public record BackendConfig(
         String user,
         String password,
         BackendTls tls,
-        BackendType type) implements ConfigSection {
+        BackendType type,
+        @com.fasterxml.jackson.annotation.JsonProperty("elevated-roles") java.util.Map<String, ElevatedLogin> elevatedRoles)
+        implements ConfigSection {
 
     @JsonCreator
     public BackendConfig {
+        elevatedRoles = elevatedRoles == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(elevatedRoles));
         type = type == null ? BackendType.POSTGRESQL : type;
         port = port == null ? type.defaultPort() : port;
         database = database == null ? name : database;
@@ -38,11 +44,19 @@ public record BackendConfig(
 
     /** A PostgreSQL backend. */
     public BackendConfig(String name, String host, Integer port, String database, String user, String password, BackendTls tls) {
-        this(name, host, port, database, user, password, tls, null);
+        this(name, host, port, database, user, password, tls, null, null);
+    }
+
+    public BackendConfig(String name, String host, Integer port, String database, String user, String password, BackendTls tls,
+                         BackendType type) {
+        this(name, host, port, database, user, password, tls, type, null);
     }
 
     public BackendTarget target() {
-        return new BackendTarget(name, host, port, database, user, password, tls.mode());
+        java.util.Map<String, BackendTarget.Login> elevated = new java.util.LinkedHashMap<>();
+        elevatedRoles.forEach((role, login) -> elevated.put(role, new BackendTarget.Login(
+                login == null || login.user() == null ? role : login.user(), login == null ? null : login.password())));
+        return new BackendTarget(name, host, port, database, user, password, tls.mode(), elevated);
     }
 
     @Override
@@ -58,5 +72,13 @@ public record BackendConfig(
                     + " add listeners.mysql (host, port) so agents can reach it");
         }
         problems.require(user, Problems.join(at, "user"), "the role Countersign logs in to the backend as");
+        elevatedRoles.forEach((role, login) -> {
+            if (role.isBlank() || !role.matches("[A-Za-z0-9_$@.-]+")) {
+                problems.add(Problems.join(at, "elevated-roles"), "'" + role + "' is not a role name Countersign will quote; use letters, digits and _ $ @ . -");
+            }
+            if (type == BackendType.MYSQL && (login == null || login.user() == null)) {
+                problems.add(Problems.join(at, "elevated-roles." + role), "a MySQL run-as role needs the account to log in with: user (and password)");
+            }
+        });
     }
 }

@@ -21,6 +21,7 @@ import java.util.List;
  * @param tracking  row-level tracking
  * @param slack     the Slack app reviewers approve from (optional; read strictly by the Slack integration)
  * @param teams     Microsoft Teams: webhook notifications or the approval bot (optional; read strictly by the Teams integration)
+ * @param identity  the identity provider: workload tokens for agents (optional)
  */
 public record CountersignConfig(
         ListenersConfig listeners,
@@ -34,9 +35,11 @@ public record CountersignConfig(
         AuditSettings audit,
         TrackingConfig tracking,
         com.fasterxml.jackson.databind.JsonNode slack,
-        com.fasterxml.jackson.databind.JsonNode teams) implements ConfigSection {
+        com.fasterxml.jackson.databind.JsonNode teams,
+        IdentityConfig identity) implements ConfigSection {
 
     public CountersignConfig {
+        identity = identity == null ? IdentityConfig.DEFAULT : identity;
         admin = admin == null ? AdminConfig.DEFAULT : admin;
         dataDir = dataDir == null ? "countersign-data" : dataDir;
         analysis = analysis == null ? AnalysisConfig.DEFAULT : analysis;
@@ -50,7 +53,15 @@ public record CountersignConfig(
 
     /** The same config with the given sections replaced (the demo and tests build configs in code). */
     public CountersignConfig with(String dataDir, ApprovalsConfig approvals, AuditSettings audit) {
-        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack, teams);
+        return new CountersignConfig(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack,
+                teams, identity);
+    }
+
+    public CountersignConfig(ListenersConfig listeners, AdminConfig admin, List<BackendConfig> backends, List<AgentConfig> agents,
+                             String dataDir, AnalysisConfig analysis, PolicyConfig policy, ApprovalsConfig approvals,
+                             AuditSettings audit, TrackingConfig tracking, com.fasterxml.jackson.databind.JsonNode slack,
+                             com.fasterxml.jackson.databind.JsonNode teams) {
+        this(listeners, admin, backends, agents, dataDir, analysis, policy, approvals, audit, tracking, slack, teams, null);
     }
 
     public Path dataPath() {

@@ -158,7 +158,8 @@ public final class CountersignGate implements StatementGate {
         Optional<Grant> grant = approvals.findGrant(facts);
         if (grant.isPresent()) {
             Grant g = grant.get();
-            return allow(request, agent, backend, catalog, result, Decision.approved(g.createdBy() + " (grant " + g.id() + ")", g.requestId()), null);
+            return allow(request, agent, backend, catalog, result, Decision.approved(g.createdBy() + " (grant " + g.id() + ")", g.requestId()), null,
+                    runAs(facts));
         }
         List<String> params = GateMessages.parameters(request);
         String client = request.session().client() == null ? "" : request.session().client().toString();
@@ -166,7 +167,7 @@ public final class CountersignGate implements StatementGate {
             CompletableFuture<GateDecision> later = approvals.consumeTicketAsync(facts, request.sql(), params).handle((approved, ex) -> {
                 if (ex == null && approved.isPresent()) {
                     ApprovalRequest r = approved.get();
-                    return allow(request, agent, backend, catalog, result, Decision.approved(approvers(r), r.id()), r.id());
+                    return allow(request, agent, backend, catalog, result, Decision.approved(approvers(r), r.id()), r.id(), runAs(facts));
                 }
                 HeldRequest held = approvals.holdNonBlocking(facts, h, request.sql(), params, client);
                 return new GateDecision.Deny(StatementContext.refused(agent, result,
@@ -182,7 +183,8 @@ public final class CountersignGate implements StatementGate {
                         new ProtocolError("58030", 1227, "Countersign could not record approval request " + id + " ("
                                 + rootMessage(ex) + "), so the statement did not run (fail closed); try again or ask the operator", null))
                 : switch (outcome) {
-                    case Outcome.Approved a -> allow(request, agent, backend, catalog, result, Decision.approved(approvers(a.request()), id), id);
+                    case Outcome.Approved a -> allow(request, agent, backend, catalog, result, Decision.approved(approvers(a.request()), id), id,
+                            runAs(facts));
                     case Outcome.Denied d -> new GateDecision.Deny(StatementContext.refused(agent, result,
                             new Decision(Decision.Kind.DENIED, h.rule(), null, id, "denied by " + d.reviewer() + ": " + d.reason())),
                             GateMessages.error(outcome));
@@ -203,9 +205,25 @@ public final class CountersignGate implements StatementGate {
 
     private GateDecision allow(StatementRequest request, AgentConfig agent, BackendAnalysis backend, Catalog catalog,
                                AnalysisResult result, Decision decision, String requestId) {
+        return allow(request, agent, backend, catalog, result, decision, requestId, null);
+    }
+
+    /** {@code runAs}: the elevated backend role an approved statement runs as (a policy rule's run-as), or null. */
+    private GateDecision allow(StatementRequest request, AgentConfig agent, BackendAnalysis backend, Catalog catalog,
+                               AnalysisResult result, Decision decision, String requestId, String runAs) {
         TrackedStatement tracked = backend.tracker().track(request, result.statements());
-        return new GateDecision.Allow(StatementContext.ran(agent, result, decision, requestId, tracked),
-                catalog == null ? tracked : new WireCheck(tracked, result, catalog, backend));
+        return new GateDecision.Allow(StatementContext.ran(agent, result, decision, requestId, tracked, runAs),
+                catalog == null ? tracked : new WireCheck(tracked, result, catalog, backend), runAs);
+    }
+
+    /** Read when the approval arrives, from the policy then in force: the role is lent only to what the rule says. */
+    private String runAs(StatementFacts facts) {
+        try {
+            return policy.get().runAs(facts).orElse(null);
+        } catch (RuntimeException e) {
+            log.error("the policy failed to say which role an approved statement runs as; it runs as the agent's own backend user", e);
+            return null;
+        }
     }
 
     private static String approvers(ApprovalRequest r) {

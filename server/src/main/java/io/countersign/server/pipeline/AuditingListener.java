@@ -186,6 +186,7 @@ public final class AuditingListener implements StatementListener {
                 .rowKeys(usage == null ? List.of() : usage.rowKeys())
                 .rowKeysCapped(usage != null && usage.keysCapped())
                 .settledBy(settledBy)
+                .runAsRole(ctx == null ? null : ctx.runAs())
                 .build();
     }
 }

@@ -14,8 +14,20 @@ import io.countersign.tracking.TrackedStatement;
  * @param decision  how it was allowed or refused, for the audit
  * @param requestId the approval request that released it, or {@code null}
  * @param tracked   the usage tracker watching its result, or {@code null} when it did not run
+ * @param runAs     the elevated backend role it ran as (a policy rule's run-as), or {@code null}
  */
-public record StatementContext(AgentConfig agent, AnalysisResult analysis, Decision decision, String requestId, TrackedStatement tracked) {
+public record StatementContext(AgentConfig agent, AnalysisResult analysis, Decision decision, String requestId, TrackedStatement tracked,
+                               String runAs) {
+
+    public StatementContext(AgentConfig agent, AnalysisResult analysis, Decision decision, String requestId, TrackedStatement tracked) {
+        this(agent, analysis, decision, requestId, tracked, null);
+    }
+
+    /** A statement that runs as an elevated backend role for this statement only. */
+    public static StatementContext ran(AgentConfig agent, AnalysisResult analysis, Decision decision, String requestId,
+                                       TrackedStatement tracked, String runAs) {
+        return new StatementContext(agent, analysis, decision, requestId, tracked, runAs);
+    }
 
     /** A statement that did not reach the backend. */
     public static StatementContext refused(AgentConfig agent, AnalysisResult analysis, Decision decision) {

@@ -59,6 +59,7 @@ public final class CountersignServer implements AutoCloseable {
     private MySqlListener mysql;
     private volatile InetSocketAddress mysqlAddress;
     private boolean closed;
+    private io.countersign.server.auth.AgentTokenVerifier agentTokens;
 
     private CountersignServer(CountersignConfig config, StatementGate gate, StatementListener statements) {
         this.config = config;
@@ -110,13 +111,14 @@ public final class CountersignServer implements AutoCloseable {
             InetSocketAddress adminAddress = admin.start();
             log.info("admin HTTP on http://{}/ (healthz, readyz, metrics)", hostPort(adminAddress));
 
+            agentTokens = ConfigAgentAuthenticator.tokenVerifier(config);
             PostgresListenerConfig pg = config.listeners().postgres();
             postgres = PostgresListener.builder()
                     .bind(new InetSocketAddress(pg.host(), pg.port()))
                     .tls(sslContext(pg.tls()))
                     .requireTls(pg.tls() != null && pg.tls().required())
                     .authMethods(authMethods(pg))
-                    .authenticator(new ConfigAgentAuthenticator(config))
+                    .authenticator(new ConfigAgentAuthenticator(config, Protocol.POSTGRESQL, agentTokens))
                     .gate(gate)
                     .listener(statements)
                     .metrics(metrics)
@@ -131,7 +133,7 @@ public final class CountersignServer implements AutoCloseable {
                         .tls(sslContext(my.tls()))
                         .requireTls(my.tls() != null && my.tls().required())
                         .authMethods(mysqlAuthMethods(my))
-                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.MYSQL))
+                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.MYSQL, agentTokens))
                         .gate(gate)
                         .listener(statements)
                         .metrics(metrics)
@@ -211,6 +213,9 @@ public final class CountersignServer implements AutoCloseable {
         }
         if (components != null) {
             components.close();
+        }
+        if (agentTokens != null) {
+            agentTokens.close();
         }
         gcMetrics.close();
         metrics.close();

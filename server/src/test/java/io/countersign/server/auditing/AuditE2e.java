@@ -36,7 +36,7 @@ import java.util.Optional;
  * of the fixture's real PostgreSQL, an audit directory of the test's choosing, and DuckDB as the
  * independent reader of what the trail wrote.
  */
-final class AuditE2e {
+public final class AuditE2e {
 
     static final String INSTANCE = "audit-e2e";
     static final String OWNER = "dana@example.com";
@@ -135,7 +135,7 @@ final class AuditE2e {
     }
 
     /** Every row of a DuckDB query as column name -> value (lists as Java lists, timestamps as DuckDB returns them). */
-    static List<Map<String, Object>> duckdb(String sql) throws SQLException {
+    public static List<Map<String, Object>> duckdb(String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             ResultSetMetaData md = rs.getMetaData();
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -155,7 +155,7 @@ final class AuditE2e {
     }
 
     /** {@code read_parquet(...)} over one record type's files ({@code statements}, {@code approvals}, {@code admin}). */
-    static String parquet(Path auditDir, String type) {
+    public static String parquet(Path auditDir, String type) {
         return "read_parquet('" + auditDir.resolve(type) + "/**/*.parquet', hive_partitioning=1)";
     }
 

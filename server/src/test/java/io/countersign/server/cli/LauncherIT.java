@@ -78,7 +78,7 @@ class LauncherIT {
         Result r = launch(Map.of(), false, "serve", "--config", cfg.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err().lines().toList()).containsExactly(
-                "countersign serve: " + cfg + ": extra: unknown key 'extra'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, listeners, policy, slack, teams, tracking");
+                "countersign serve: " + cfg + ": extra: unknown key 'extra'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, identity, listeners, policy, slack, teams, tracking");
     }
 
     @Test

@@ -128,7 +128,7 @@ class ConfigLoaderTest {
     @Test
     void unknownTopLevelKeyListsTheKnownOnes() {
         ConfigException e = failure(VALID + "polcy:\n  x: 1\n");
-        assertThat(e.getMessage()).isEqualTo("test.yaml: polcy: unknown key 'polcy'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, listeners, policy, slack, teams, tracking");
+        assertThat(e.getMessage()).isEqualTo("test.yaml: polcy: unknown key 'polcy'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, identity, listeners, policy, slack, teams, tracking");
     }
 
     @Test
@@ -136,7 +136,7 @@ class ConfigLoaderTest {
         ConfigException e = failure(VALID.replace("    groups: [support]", "    groups: [support]\n    backend: [shop]"));
         assertThat(e.problems()).singleElement().satisfies(p -> {
             assertThat(p.keyPath()).isEqualTo("agents[0].backend");
-            assertThat(p.problem()).isEqualTo("unknown key 'backend'; expected one of: backends, groups, name, owner, password, scram");
+            assertThat(p.problem()).isEqualTo("unknown key 'backend'; expected one of: auth, backends, groups, name, owner, password, scram");
         });
         assertThat(failure(VALID.replace("    port: 7000", "    port: 7000\n    tsl: {}")).getMessage())
                 .contains("listeners.postgres.tsl: unknown key 'tsl'");

@@ -21,8 +21,18 @@ final class AgentAuth {
         record Send(byte[] payload) implements Step {}
         /** Authenticated; {@code before} (nullable) goes to the client ahead of the OK. */
         record Accept(byte[] before) implements Step {}
-        record Reject() implements Step {}
+        /** Refused; {@code reason} (nullable) says why, for the client's error message. */
+        record Reject(String reason) implements Step {
+            Reject() {
+                this(null);
+            }
+        }
+        /** The client sent a bearer token in clear: verify it (asynchronously), then accept or reject. */
+        record Token(String token) implements Step {}
     }
+
+    /** The client-side plugin that sends the password (here: the agent's token) as it is. */
+    static final String CLEAR_PASSWORD = "mysql_clear_password";
 
     private enum State { START, SWITCHED, FULL_AUTH, RSA_SENT, DONE }
 
@@ -33,12 +43,20 @@ final class AgentAuth {
     private final boolean tls;
     private final KeyPair rsa;
     private final Map<String, byte[]> sha2Cache;
+    /** The agent proves itself with a bearer token, sent with mysql_clear_password. */
+    private final boolean token;
     private byte[] nonce;
     private String plugin;
     private State state = State.START;
 
     AgentAuth(String user, byte[] password, Set<String> allowedPlugins, String defaultPlugin, byte[] nonce,
               boolean tls, KeyPair rsa, Map<String, byte[]> sha2Cache) {
+        this(user, password, allowedPlugins, defaultPlugin, nonce, tls, rsa, sha2Cache, false);
+    }
+
+    AgentAuth(String user, byte[] password, Set<String> allowedPlugins, String defaultPlugin, byte[] nonce,
+              boolean tls, KeyPair rsa, Map<String, byte[]> sha2Cache, boolean token) {
+        this.token = token;
         this.user = user;
         this.password = password;
         this.allowedPlugins = allowedPlugins;
@@ -52,6 +70,14 @@ final class AgentAuth {
     /** The client's first answer: the plugin it chose (null before PLUGIN_AUTH) and its proof. */
     Step first(String clientPlugin, byte[] response) {
         String p = clientPlugin == null || clientPlugin.isEmpty() ? Scramble.NATIVE : clientPlugin;
+        if (token) {
+            if (CLEAR_PASSWORD.equals(p) && response != null && response.length > 0) {
+                plugin = p;
+                state = State.DONE;
+                return new Step.Token(clearText(response));
+            }
+            return switchTo(CLEAR_PASSWORD);
+        }
         if (!allowedPlugins.contains(p)) {
             return switchTo(defaultPlugin);
         }
@@ -61,7 +87,7 @@ final class AgentAuth {
 
     /** Starts with an AuthSwitchRequest to {@code preferred} (or the default when not allowed), with a fresh nonce. */
     Step switchTo(String preferred) {
-        plugin = preferred != null && allowedPlugins.contains(preferred) ? preferred : defaultPlugin;
+        plugin = token ? CLEAR_PASSWORD : preferred != null && allowedPlugins.contains(preferred) ? preferred : defaultPlugin;
         nonce = Scramble.nonce();
         state = State.SWITCHED;
         byte[] name = plugin.getBytes(StandardCharsets.US_ASCII);
@@ -75,6 +101,10 @@ final class AgentAuth {
     Step next(ByteBuf payload) {
         byte[] data = new byte[payload.readableBytes()];
         payload.getBytes(payload.readerIndex(), data);
+        if (token && state == State.SWITCHED) {
+            state = State.DONE;
+            return new Step.Token(clearText(data));
+        }
         return switch (state) {
             case SWITCHED -> verify(data);
             case FULL_AUTH -> fullAuth(data);
@@ -85,6 +115,15 @@ final class AgentAuth {
 
     String plugin() {
         return plugin;
+    }
+
+    /** mysql_clear_password sends the secret NUL-terminated. */
+    private static String clearText(byte[] data) {
+        int end = data.length;
+        while (end > 0 && data[end - 1] == 0) {
+            end--;
+        }
+        return new String(data, 0, end, StandardCharsets.UTF_8);
     }
 
     private Step verify(byte[] response) {

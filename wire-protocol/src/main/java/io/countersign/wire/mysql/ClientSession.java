@@ -78,6 +78,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private String database;
     private Map<String, String> attributes = Map.of();
     private AgentAuth auth;
+    private AgentCredential.BearerToken tokenCredential;
     private boolean changingUser;
     private String announcedPlugin;
     private ScheduledFuture<?> loginTimeout;
@@ -275,6 +276,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             attributes = m;
         }
+        if (refusedTokenTransport(user)) {
+            return;
+        }
         auth = newAuth(user);
         phase = Phase.AUTH;
         authStep(auth.first(plugin, response));
@@ -286,8 +290,48 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (cred instanceof AgentCredential.Password pw) {
             password = pw.password().getBytes(StandardCharsets.UTF_8);
         }
+        tokenCredential = cred instanceof AgentCredential.BearerToken b ? b : null;
         return new AgentAuth(agent, password, settings.authPlugins(), announcedPlugin, nonce, tls,
-                listener.rsaKeys(), listener.sha2Cache());
+                listener.rsaKeys(), listener.sha2Cache(), tokenCredential != null);
+    }
+
+    /** A token travels in clear (mysql_clear_password): refuse before asking for it on a connection without TLS. */
+    private boolean refusedTokenTransport(String agent) {
+        if (settings.authenticator().credentialFor(agent).orElse(null) instanceof AgentCredential.BearerToken b
+                && !b.acceptsTransport(tls, client.remoteAddress())) {
+            log.warn("mysql session {}: agent '{}' tried to send its token without TLS; refused", connectionId, agent);
+            fatal(1045, "28000", "Access denied for user '" + agent + "': it authenticates with a token, which Countersign accepts "
+                    + "only over TLS; enable SSL in the client (--ssl / sslMode=REQUIRED), or allow plaintext tokens on loopback "
+                    + "in identity.agent-tokens");
+            return true;
+        }
+        return false;
+    }
+
+    /** Verification may fetch the provider's key set: it runs off the event loop; the login resumes here. */
+    private void verifyToken(String token) {
+        AgentCredential.BearerToken bearer = tokenCredential;
+        client.config().setAutoRead(false);
+        java.util.concurrent.CompletionStage<io.countersign.wire.spi.TokenVerifier.Result> check;
+        try {
+            check = bearer.verifier().verify(user, token);
+        } catch (RuntimeException e) {
+            check = CompletableFuture.completedFuture(
+                    new io.countersign.wire.spi.TokenVerifier.Result.Refused("the token could not be verified (" + e.getMessage() + ")"));
+        }
+        AgentAuth current = auth;
+        check.whenComplete((result, error) -> client.eventLoop().execute(() -> {
+            if (phase != Phase.AUTH || auth != current) {
+                return;
+            }
+            client.config().setAutoRead(true);
+            switch (result) {
+                case io.countersign.wire.spi.TokenVerifier.Result.Accepted a when error == null -> authStep(new AgentAuth.Step.Accept(null));
+                case io.countersign.wire.spi.TokenVerifier.Result.Refused r when error == null -> authStep(new AgentAuth.Step.Reject(r.reason()));
+                case null, default -> authStep(new AgentAuth.Step.Reject("the token could not be verified ("
+                        + (error == null ? "no answer" : error.getMessage()) + ")"));
+            }
+        }));
     }
 
     private void authStep(AgentAuth.Step step) {
@@ -300,8 +344,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             case AgentAuth.Step.Reject r -> {
                 listener.authFailed();
                 String host = client.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
-                fatal(1045, "28000", "Access denied for user '" + user + "'@'" + host + "' (using password: YES)");
+                if (r.reason() != null) {
+                    // the reason may quote the token's claims: it goes to the client, the log names only the user
+                    log.info("mysql session {}: agent token refused for user '{}'", connectionId, user);
+                }
+                fatal(1045, "28000", "Access denied for user '" + user + "'@'" + host + "' ("
+                        + (r.reason() != null ? "token authentication failed: " + r.reason() : "using password: YES") + ")");
             }
+            case AgentAuth.Step.Token t -> verifyToken(t.token());
             case AgentAuth.Step.Accept a -> {
                 if (a.before() != null) {
                     send(Unpooled.wrappedBuffer(a.before()));
@@ -365,6 +415,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             ch.close();
             return;
         }
+        if (elevation != null && ch == elevation.channel()) {
+            elevatedReady(ch);
+            return;
+        }
         backend = ch;
         backendThreadId = login.threadId;
         serverStatus = login.serverStatus;
@@ -385,6 +439,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void backendFailed(Channel ch, ProtocolError error) {
+        if (elevation != null && ch == elevation.channel() && ch != backend) {
+            elevationFailed(ch, error);
+            return;
+        }
         if (ch != null && ch != backend && backend != null) {
             ch.close();
             return;
@@ -399,7 +457,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     // ------------------------------------------------------------------ command phase
 
     private void drain() {
-        while (phase == Phase.COMMAND && inflight == null && held == null && !awaitingDurability && !queue.isEmpty()) {
+        while (phase == Phase.COMMAND && inflight == null && held == null && elevation == null && !awaitingDurability
+                && !queue.isEmpty()) {
             Packet p = queue.poll();
             try {
                 dispatch(p);
@@ -546,6 +605,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void apply(Pending pending, GateDecision decision, Instant started) {
         switch (decision) {
+            case GateDecision.Allow a when a.runAs() != null && pending.kill() == null -> runElevated(pending, a, started);
             case GateDecision.Allow a -> {
                 if (pending.kill() != null) {
                     kill(pending, a, started);
@@ -575,6 +635,111 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
                 d.outcome().whenComplete((next, error) -> client.eventLoop().execute(() -> resume(h, next, error)));
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ run-as: one statement on an elevated login
+
+    /** The statement waiting for its elevated backend connection, or running on it. */
+    private record Elevation(Pending pending, GateDecision.Allow allow, Instant started, Channel channel, int savedStatus) {}
+
+    private Elevation elevation;
+    /** The agent's own backend connection while an elevated statement runs on {@link #backend}. */
+    private Channel ownBackend;
+
+    /**
+     * Runs one approved statement as an elevated role: on a separate backend connection logged in
+     * with the account {@link BackendTarget#elevated()} names for it, closed as soon as the statement's
+     * response is complete. The agent's own connection never gains the role, so the next statement
+     * runs with the agent's everyday rights whatever happened. The statement runs outside any
+     * transaction the agent has open on its own connection (it is its own transaction there).
+     */
+    private void runElevated(Pending pending, GateDecision.Allow allow, Instant started) {
+        BackendTarget.Login login = target.elevated().get(allow.runAs());
+        ProtocolError refusal = null;
+        if (pending.command() != COM_QUERY) {
+            refusal = new ProtocolError("HY000", 1105, "Countersign runs approved statements as role '" + allow.runAs()
+                    + "' only when they are sent as text queries; this one came as a prepared statement. Send it without "
+                    + "server-side preparation (e.g. useServerPrepStmts=false)", null);
+        } else if (login == null) {
+            refusal = new ProtocolError("HY000", 1105, "Countersign has no login for role '" + allow.runAs() + "' on backend '"
+                    + target.name() + "'; add it under the backend's elevated-roles in the Countersign config. The statement did not run", null);
+        }
+        if (refusal != null) {
+            pending.packet().release();
+            InFlight f = new InFlight(pending.command(), null, pending.request(), allow.context(), null, started);
+            inflight = f;
+            f.error = refusal;
+            finish(f, ServerPackets.err(client.alloc(), refusal));
+            discardLongData(pending);
+            return;
+        }
+        BackendTarget t = target.as(login);
+        String db = database == null ? null : (t.database() != null ? t.database() : database);
+        BackendLogin bl = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
+        Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("framer", new PacketDecoder(Long.MAX_VALUE));
+                        ch.pipeline().addLast("encoder", PacketEncoder.INSTANCE);
+                        ch.pipeline().addLast("backend", new BackendHandler(ClientSession.this, bl, listener.backendTls(t), t.host(), t.port()));
+                    }
+                });
+        var connecting = bs.connect(t.host(), t.port());
+        elevation = new Elevation(pending, allow, started, connecting.channel(), serverStatus);
+        connecting.addListener((ChannelFutureListener) cf -> {
+            if (!cf.isSuccess()) {
+                elevationFailed(cf.channel(), new ProtocolError("08S01", 2003, "Countersign could not connect to backend '" + t.name()
+                        + "' to run the statement as role '" + allow.runAs() + "' (" + cf.cause().getMessage() + "); it did not run", null));
+            }
+        });
+    }
+
+    /** The elevated connection logged in: the statement goes to it, with the agent's own connection set aside. */
+    private void elevatedReady(Channel ch) {
+        Elevation e = elevation;
+        ownBackend = backend;
+        backend = ch;
+        Pending p = e.pending();
+        InFlight f = forward(p.packet(), p.command(), ResponseTracker.Shape.RESULTS, p.request(), e.allow().context(), e.allow().observer());
+        f.started = e.started();
+        f.elevated = true;
+        backend.flush();
+    }
+
+    /** The elevated login or connection failed before the statement ran: the agent gets the reason; its session goes on. */
+    private void elevationFailed(Channel ch, ProtocolError error) {
+        Elevation e = elevation;
+        if (e == null || e.channel() != ch || phase == Phase.CLOSED) {
+            if (ch != null) ch.close();
+            return;
+        }
+        elevation = null;
+        if (ch != null) ch.close();
+        log.info("mysql session {}: elevated login for role '{}' failed: {}", connectionId, e.allow().runAs(), error.message());
+        e.pending().packet().release();
+        InFlight f = new InFlight(e.pending().command(), null, e.pending().request(), e.allow().context(), null, e.started());
+        inflight = f;
+        f.error = new ProtocolError(error.sqlState(), error.mysqlCode(), "the statement was approved to run as role '" + e.allow().runAs()
+                + "', but Countersign could not log in to the backend as that role: " + error.message(), error.detail());
+        finish(f, ServerPackets.err(client.alloc(), f.error));
+        drain();
+    }
+
+    /** The elevated statement's response is complete: close its connection, return to the agent's own. */
+    private void endElevation() {
+        Elevation e = elevation;
+        elevation = null;
+        if (ownBackend != null) {
+            Channel elevatedChannel = backend;
+            backend = ownBackend;
+            ownBackend = null;
+            // the agent's own connection is where it was: its transaction state did not change
+            serverStatus = e == null ? serverStatus : e.savedStatus();
+            elevatedChannel.close();
         }
     }
 
@@ -724,6 +889,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         String newDatabase;
         /** Countersign's own command: its answer never reaches the client. */
         boolean silent;
+        /** Runs on an elevated connection (run-as), closed when its response is complete. */
+        boolean elevated;
 
         InFlight(int command, ResponseTracker tracker, StatementRequest request, Object context, ResultObserver observer, Instant started) {
             this.command = command;
@@ -966,6 +1133,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (inflight == f) {
             inflight = null;
         }
+        if (f.elevated && elevation != null) {
+            endElevation();
+        }
         if (last != null) {
             send(last);
         }
@@ -983,7 +1153,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (client != null) {
             flushClient();
         }
-        if (inflight == null && held == null && !awaitingDurability) {
+        if (inflight == null && held == null && elevation == null && !awaitingDurability) {
             drain();
         }
     }
@@ -1004,6 +1174,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     void backendBroken(Channel ch, String why) {
+        if (elevation != null && ch == elevation.channel() && ch != backend) {
+            elevationFailed(ch, new ProtocolError("08S01", 2013, why, null));
+            return;
+        }
         if (ch != backend && backend != null) {
             ch.close();
             return;
@@ -1084,6 +1258,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             old.close();
         }
         phase = Phase.AUTH;
+        if (refusedTokenTransport(user)) {
+            return;
+        }
         auth = newAuth(user);
         authStep(auth.switchTo(null));
     }
@@ -1153,6 +1330,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (backend != null) {
             backend.close();
+        }
+        if (ownBackend != null) {
+            ownBackend.close();
+        }
+        Elevation e = elevation;
+        elevation = null;
+        if (e != null) {
+            e.channel().close();
+            if (e.channel() != backend) {
+                e.pending().packet().release();
+            }
         }
     }
 

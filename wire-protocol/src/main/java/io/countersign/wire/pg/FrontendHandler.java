@@ -30,7 +30,7 @@ final class FrontendHandler extends PgFramer {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
     private static final int MAX_STARTUP = 10_000;
 
-    private enum Phase { STARTUP, SASL_INITIAL, SASL_FINAL, MD5, CLEARTEXT, RELAY }
+    private enum Phase { STARTUP, SASL_INITIAL, SASL_FINAL, MD5, CLEARTEXT, TOKEN, VERIFYING, RELAY }
 
     private final PostgresListener.Runtime runtime;
     private Phase phase = Phase.STARTUP;
@@ -177,6 +177,18 @@ final class FrontendHandler extends PgFramer {
     // ------------------------------------------------------------------ authentication
 
     private void beginAuth(ChannelHandlerContext ctx) {
+        if (credential.orElse(null) instanceof AgentCredential.BearerToken bearer) {
+            // A workload token is sent where a password goes: ask for it in clear, so only over TLS.
+            if (!bearer.acceptsTransport(tls, ctx.channel().remoteAddress())) {
+                log.warn("agent \"{}\" from {} tried to send its token without TLS; refused", user, ctx.channel().remoteAddress());
+                fatal(ctx, "28000", "agent \"" + user + "\" authenticates with a token, which Countersign accepts only over TLS: "
+                        + "connect with sslmode=require (or allow plaintext tokens on loopback in identity.agent-tokens)");
+                return;
+            }
+            phase = Phase.TOKEN;
+            ctx.writeAndFlush(PgOut.auth(ctx.alloc(), 3, null));
+            return;
+        }
         var methods = runtime.settings().authMethods();
         if (methods.contains(AuthMethod.SCRAM_SHA_256)) {
             AgentCredential.ScramSha256 verifier = credential.map(Scram::verifier).orElse(null);
@@ -260,6 +272,7 @@ final class FrontendHandler extends PgFramer {
                             answer.getBytes(StandardCharsets.UTF_8), pw.password().getBytes(StandardCharsets.UTF_8));
                     case AgentCredential.ScramSha256 v -> Arrays.equals(
                             Scram.fromPassword(answer, v.salt(), v.iterations()).storedKey(), v.storedKey());
+                    case AgentCredential.BearerToken t -> false;
                     case null -> false;
                 };
                 if (ok) {
@@ -268,8 +281,44 @@ final class FrontendHandler extends PgFramer {
                     authFailed(ctx);
                 }
             }
+            case TOKEN -> verifyToken(ctx, (AgentCredential.BearerToken) credential.orElseThrow(), PgOut.readCString(buf, body));
             default -> fatal(ctx, "08P01", "unexpected message during authentication");
         }
+    }
+
+    /**
+     * Verification may have to fetch the provider's key set: it runs off this event loop, and the
+     * login finishes on it when the answer is there. Nothing more is read from the client meanwhile.
+     */
+    private void verifyToken(ChannelHandlerContext ctx, AgentCredential.BearerToken bearer, String token) {
+        phase = Phase.VERIFYING;
+        ctx.channel().config().setAutoRead(false);
+        java.util.concurrent.CompletionStage<io.countersign.wire.spi.TokenVerifier.Result> check;
+        try {
+            check = bearer.verifier().verify(user, token);
+        } catch (RuntimeException e) {
+            check = java.util.concurrent.CompletableFuture.completedFuture(
+                    new io.countersign.wire.spi.TokenVerifier.Result.Refused("the token could not be verified (" + e.getMessage() + ")"));
+        }
+        check.whenComplete((result, error) -> ctx.executor().execute(() -> {
+            if (stopped || !ctx.channel().isActive()) {
+                return;
+            }
+            ctx.channel().config().setAutoRead(true);
+            switch (result) {
+                case io.countersign.wire.spi.TokenVerifier.Result.Accepted a when error == null -> authenticated(ctx);
+                case io.countersign.wire.spi.TokenVerifier.Result.Refused r when error == null -> tokenRefused(ctx, r.reason());
+                case null, default -> tokenRefused(ctx, "the token could not be verified ("
+                        + (error == null ? "no answer" : error.getMessage()) + ")");
+            }
+        }));
+    }
+
+    private void tokenRefused(ChannelHandlerContext ctx, String reason) {
+        runtime.metrics().authFailures.increment();
+        // the reason may quote the token's claims: it goes to the client, the log names only the user
+        log.info("agent token refused for user \"{}\" from {}", user, ctx.channel().remoteAddress());
+        fatal(ctx, "28P01", "token authentication failed for user \"" + user + "\": " + reason);
     }
 
     private void authFailed(ChannelHandlerContext ctx) {

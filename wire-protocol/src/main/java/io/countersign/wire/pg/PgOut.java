@@ -169,6 +169,43 @@ final class PgOut {
         return end(b);
     }
 
+    /** CommandComplete with {@code tag}. */
+    static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {
+        ByteBuf b = begin(alloc, 'C', tag.length() + 1);
+        cstring(b, tag);
+        return end(b);
+    }
+
+    /**
+     * Parse (unnamed statement) + Bind + Execute + Close of a parameterless statement on the named
+     * portal {@code portal}, so that a portal the client has bound (named or unnamed) survives it.
+     */
+    static ByteBuf parseBindExecuteClose(ByteBufAllocator alloc, String sql, String portal) {
+        ByteBuf b = alloc.buffer(96 + sql.length() * 2);
+        int start = b.writerIndex();
+        b.writeByte('P').writeInt(0);
+        cstring(b, "");
+        cstring(b, sql);
+        b.writeShort(0);
+        b.setInt(start + 1, b.writerIndex() - start - 1);
+        start = b.writerIndex();
+        b.writeByte('B').writeInt(0);
+        cstring(b, portal);
+        cstring(b, "");
+        b.writeShort(0).writeShort(0).writeShort(0);
+        b.setInt(start + 1, b.writerIndex() - start - 1);
+        start = b.writerIndex();
+        b.writeByte('E').writeInt(0);
+        cstring(b, portal);
+        b.writeInt(0);
+        b.setInt(start + 1, b.writerIndex() - start - 1);
+        start = b.writerIndex();
+        b.writeByte('C').writeInt(0).writeByte('P');
+        cstring(b, portal);
+        b.setInt(start + 1, b.writerIndex() - start - 1);
+        return b;
+    }
+
     /** Parse + Bind + Execute of a parameterless statement on the unnamed statement and portal. */
     static ByteBuf parseBindExecute(ByteBufAllocator alloc, String sql) {
         ByteBuf b = alloc.buffer(64 + sql.length() * 2);

@@ -52,7 +52,10 @@ final class RelaySession {
     private static final Logger log = LoggerFactory.getLogger(RelaySession.class);
 
     /** Response expectations that carry no data. */
-    enum Expect { PARSE, BIND, CLOSE, SYNC, SWALLOW_PARSE, SWALLOW_BIND }
+    enum Expect { PARSE, BIND, CLOSE, SYNC, SWALLOW_PARSE, SWALLOW_BIND, SWALLOW_CLOSE }
+
+    /** The portal Countersign's own run-as role switches execute on (closed right after). */
+    static final String RUN_AS_PORTAL = "countersign_run_as";
 
     record Describe(boolean portal, String name) {}
 
@@ -352,6 +355,11 @@ final class RelaySession {
 
     private void apply(Stmt st, GateDecision d, ByteBuf buf, int idx, int size) {
         switch (d) {
+            case GateDecision.Allow a when a.runAs() != null -> {
+                st.context = a.context();
+                st.observer = a.observer();
+                runElevated(st, a.runAs(), buf, idx, size);
+            }
             case GateDecision.Allow a -> {
                 st.context = a.context();
                 st.observer = a.observer();
@@ -374,6 +382,111 @@ final class RelaySession {
                 df.outcome().whenComplete((r, ex) -> client.eventLoop().execute(() -> resolve(h, r, ex)));
             }
         }
+    }
+
+    /**
+     * Runs one approved statement as the elevated backend role {@code role}, on this session's own
+     * backend connection, so that the elevation cannot outlive the statement:
+     *
+     * <ul>
+     * <li>Simple query: sent as {@code SET LOCAL ROLE r; <sql>; RESET ROLE}. Several statements in
+     * one Query message run in one transaction (an implicit block, or the client's own block), so
+     * the role holds exactly for the statement. The closing {@code RESET ROLE} acts at session
+     * level: it also undoes a {@code SET ROLE} some function ran inside the statement, which
+     * {@code SET LOCAL} alone would let survive the commit. If anything fails, the transaction is
+     * aborted, nothing more runs under the role, and rollback (to the block's start, or to a
+     * savepoint taken before the switch) undoes it. The price: a role the agent had set for its
+     * session before is reset too (a loss of privilege, never a gain).
+     * <li>Extended protocol: the same two switches are executed on a portal of Countersign's own
+     * just before and just after the client's Execute, in the same pipeline, so they share its
+     * transaction (the implicit one ends at the client's Sync); an error skips to Sync and aborts.
+     * </ul>
+     *
+     * The gate never lends a role to a statement that controls transactions or sets session state
+     * (BEGIN, COMMIT, SAVEPOINT, SET, ...), which could carry the role past the statement.
+     * Statements PostgreSQL refuses inside a transaction block (VACUUM, CREATE DATABASE) fail with
+     * the backend's own error.
+     */
+    private void runElevated(Stmt st, String role, ByteBuf buf, int idx, int size) {
+        if (!target.elevated().containsKey(role)) {
+            // only roles the operator listed for this backend are ever switched to
+            raiseOnBackend(st, new ProtocolError("42501", 1227, "the statement was approved to run as role \"" + role
+                    + "\", which backend \"" + target.name() + "\" does not list under elevated-roles; it did not run."
+                    + " Add the role there in the Countersign config", null));
+            return;
+        }
+        String switchTo = "SET LOCAL ROLE " + quoteIdent(role);
+        if (!st.extended() && buf.getByte(idx) == 'Q') {
+            st.elevationPrefix = true;
+            st.elevated = true;
+            expect.add(st);
+            toBackend.write(PgOut.query(client.alloc(), switchTo + "; " + st.request.sql() + "\n; RESET ROLE"));
+            return;
+        }
+        if (!st.extended()) {
+            // a fast-path function call: there is no text to wrap; it runs as the agent's own user
+            expect.add(st);
+            toBackend.add(buf, idx, size);
+            return;
+        }
+        hiddenSwitch(st, switchTo);
+        expect.add(st);
+        toBackend.add(buf, idx, size);
+        hiddenSwitch(st, "RESET ROLE");
+    }
+
+    private void hiddenSwitch(Stmt owner, String sql) {
+        Stmt hidden = new Stmt(owner.request, RUN_AS_PORTAL);
+        hidden.hidden = true;
+        toBackend.write(PgOut.parseBindExecuteClose(client.alloc(), sql, RUN_AS_PORTAL));
+        expect.add(Expect.SWALLOW_PARSE);
+        expect.add(Expect.SWALLOW_BIND);
+        expect.add(hidden);
+        expect.add(Expect.SWALLOW_CLOSE);
+    }
+
+    static String quoteIdent(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    /**
+     * Backend messages of a run-as statement that are Countersign's, not the client's: the role
+     * switches' CommandComplete and notices. Returns true when the message was consumed here.
+     */
+    private boolean elevationMessage(Stmt st, int type, ByteBuf buf, int idx, int size) {
+        if (st.hidden) {
+            if (type == 'C') {
+                expect.pollFirst();
+                return true;
+            }
+            return type == 'N'; // "SET LOCAL can only be used in transaction blocks" outside the client's block
+        }
+        if (st.elevationPrefix) {
+            if (type == 'C' || type == 'E') {
+                st.elevationPrefix = false;
+            }
+            return type == 'C';
+        }
+        if (st.setTagHeld) {
+            st.setTagHeld = false;
+            if (type == 'Z') {
+                return false; // the held RESET was the closing switch: it is dropped
+            }
+            // the held RESET was the client's own statement: it goes out after all, before this message
+            st.addTag("RESET");
+            ByteBuf c = PgOut.commandComplete(client.alloc(), "RESET");
+            st.bytes += c.readableBytes();
+            if (!st.blocked && !discardUntilReady) {
+                toClient.write(c);
+            } else {
+                c.release();
+            }
+        }
+        if (type == 'C' && "RESET".equals(PgOut.readCString(buf, idx + 5))) {
+            st.setTagHeld = true;
+            return true;
+        }
+        return false;
     }
 
     /** Replaces the statement with one that raises {@code error} on the backend. */
@@ -526,6 +639,10 @@ final class RelaySession {
         int type = buf.getByte(idx);
         Object head = expect.peekFirst();
         Stmt st = head instanceof Stmt s ? s : null;
+        if (st != null && (st.hidden || st.elevationPrefix || st.setTagHeld || (type == 'C' && st.request != null
+                && !st.extended() && st.elevated)) && elevationMessage(st, type, buf, idx, size)) {
+            return;
+        }
         switch (type) {
             case 'D' -> {
                 if (st != null) {
@@ -592,7 +709,7 @@ final class RelaySession {
             case 'Z' -> readyForQuery(st, buf, idx, size);
             case '1', '2', '3' -> {
                 Object e = expect.pollFirst();
-                if (e != Expect.SWALLOW_PARSE && e != Expect.SWALLOW_BIND) {
+                if (e != Expect.SWALLOW_PARSE && e != Expect.SWALLOW_BIND && e != Expect.SWALLOW_CLOSE) {
                     forward(buf, idx, size);
                 }
             }
@@ -913,6 +1030,9 @@ final class RelaySession {
 
     /** Emits the statement's one completion event and records metrics. */
     private CompletionStage<Void> complete(Stmt st, ProtocolError error, Instant ended) {
+        if (st.hidden) {
+            return null; // Countersign's own role switch: the client's statement is the one reported
+        }
         ProtocolError err = error != null ? error : st.error != null ? st.error : st.forcedError;
         long nanos = System.nanoTime() - st.startedNanos;
         Instant end = ended != null ? ended : st.started.plusNanos(nanos);

@@ -34,6 +34,7 @@ final class Scram {
                 RANDOM.nextBytes(salt);
                 return fromPassword(pw, salt, DEFAULT_ITERATIONS);
             });
+            case AgentCredential.BearerToken t -> null; // never reached: token agents are asked for their token
         };
     }
 

@@ -22,6 +22,14 @@ final class Stmt {
     ProtocolError forcedError;
     ProtocolError error;
     String tag;
+    /** Countersign's own statement (the run-as role switch around an extended-protocol Execute): never reported, only its errors reach the client. */
+    boolean hidden;
+    /** A simple query wrapped in the run-as role switch: its first CommandComplete (the switch) is not the client's. */
+    boolean elevationPrefix;
+    /** A RESET tag held back: the client's own, unless ReadyForQuery follows (then it was the closing switch). */
+    boolean setTagHeld;
+    /** A simple query running under a run-as role switch. */
+    boolean elevated;
     long rows;
     long affected = -1;
     long bytes;

@@ -40,4 +40,23 @@ public sealed interface AgentCredential {
      * is the listener's configuration, not the credential's.
      */
     record Password(String password) implements AgentCredential {}
+
+    /**
+     * The agent authenticates with a bearer token (a JWT from the company's identity provider) sent
+     * where a password would go; {@code verifier} decides. The session asks the client for the
+     * token in clear (PostgreSQL AuthenticationCleartextPassword, MySQL mysql_clear_password), so
+     * listeners require TLS for such agents unless configured otherwise.
+     */
+    record BearerToken(TokenVerifier verifier, boolean plaintextOnLoopback) implements AgentCredential {
+
+        /**
+         * Whether the token may be sent by a client on {@code remote} over a connection with or
+         * without TLS: always with TLS; without it only from a loopback address, and only when
+         * {@code plaintextOnLoopback} (a token in clear on a network is a stolen token).
+         */
+        public boolean acceptsTransport(boolean tls, java.net.SocketAddress remote) {
+            return tls || plaintextOnLoopback && remote instanceof java.net.InetSocketAddress a
+                    && a.getAddress() != null && a.getAddress().isLoopbackAddress();
+        }
+    }
 }

@@ -10,8 +10,16 @@ public sealed interface GateDecision {
     /**
      * Forward the statement. {@code context} travels with the statement and comes back in its
      * {@link StatementCompletion}; {@code observer} (nullable) watches the result as it streams back.
+     * {@code runAs} (nullable) is a backend role this one statement runs as: the session elevates
+     * for the statement alone (PostgreSQL: {@code SET LOCAL ROLE} around it; MySQL: a separate backend
+     * login with the credentials {@link BackendTarget#elevated()} holds for that role) and the next
+     * statement runs as the session's own backend user again.
      */
-    record Allow(Object context, ResultObserver observer) implements GateDecision {}
+    record Allow(Object context, ResultObserver observer, String runAs) implements GateDecision {
+        public Allow(Object context, ResultObserver observer) {
+            this(context, observer, null);
+        }
+    }
 
     /** Refuse the statement: the client receives an error and the backend never sees the statement. */
     record Deny(Object context, ProtocolError error) implements GateDecision {}
