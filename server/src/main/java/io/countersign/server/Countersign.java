@@ -3,6 +3,7 @@ package io.countersign.server;
 import io.countersign.server.cli.ApprovalsCommand;
 import io.countersign.server.cli.AuditCommand;
 import io.countersign.server.cli.DemoCommand;
+import io.countersign.server.cli.LoginCommand;
 import io.countersign.server.cli.PolicyCommand;
 import io.countersign.server.cli.ReportCommand;
 import io.countersign.server.cli.ScramVerifierCommand;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Database-native approval proxy for AI agents.",
-        subcommands = {ServeCommand.class, DemoCommand.class, AuditCommand.class, ReportCommand.class, ScramVerifierCommand.class, PolicyCommand.class, ApprovalsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, AuditCommand.class, ReportCommand.class, ScramVerifierCommand.class, PolicyCommand.class, ApprovalsCommand.class, LoginCommand.class, CommandLine.HelpCommand.class})
 public final class Countersign implements Runnable {
 
     @Spec
