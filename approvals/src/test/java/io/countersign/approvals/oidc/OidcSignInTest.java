@@ -74,9 +74,9 @@ class OidcSignInTest {
     final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
 
     @BeforeAll
-    static void startProvider() {
+    static void startProvider() throws Exception {
         provider = new MockOAuth2Server();
-        provider.start();
+        provider.start(java.net.InetAddress.getByName("127.0.0.1"), 0);
     }
 
     @AfterAll

@@ -31,22 +31,22 @@ import java.util.concurrent.CompletionException;
  * of the fixture's real PostgreSQL with sensitive columns, agents on pgjdbc, reviewers with
  * bearer tokens; optionally a {@code slack:} section pointing at a local fake Web API.
  */
-final class Reviewing {
+public final class Reviewing {
 
-    static final String OWNER = "dana@example.com";
-    static final Map<String, String> TOKENS = Map.of("alice", "tok-alice", "bob", "tok-bob", "carol", "tok-carol", "dana", "tok-dana");
+    public static final String OWNER = "dana@example.com";
+    public static final Map<String, String> TOKENS = Map.of("alice", "tok-alice", "bob", "tok-bob", "carol", "tok-carol", "dana", "tok-dana");
 
     private Reviewing() {}
 
     /** customers.email is sensitive; items is not. */
-    static void schema(PostgresDatabase db) throws SQLException {
+    public static void schema(PostgresDatabase db) throws SQLException {
         db.execute("CREATE TABLE customers(id int PRIMARY KEY, name text NOT NULL, email text NOT NULL)",
                 "INSERT INTO customers SELECT g, 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, 5) g",
                 "CREATE TABLE items(id int PRIMARY KEY, label text NOT NULL)",
                 "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20) g");
     }
 
-    static final String POLICY = """
+    public static final String POLICY = """
             version: 1
             defaults:
               reviewers: dba
@@ -68,7 +68,7 @@ final class Reviewing {
             """;
 
     /** Writes policy and config under {@code dir}; {@code slack} is the YAML of the slack section (indented 2), or null. */
-    static Path config(Path dir, PostgresDatabase db, String slack) throws IOException {
+    public static Path config(Path dir, PostgresDatabase db, String slack) throws IOException {
         Path policy = Files.writeString(dir.resolve("policy.yaml"), POLICY);
         String yaml = """
                 listeners:
@@ -105,29 +105,29 @@ final class Reviewing {
         return Files.writeString(dir.resolve("countersign.yaml"), yaml);
     }
 
-    static CountersignServer start(Path config) throws Exception {
+    public static CountersignServer start(Path config) throws Exception {
         return CountersignServer.of(ConfigLoader.load(config)).start();
     }
 
-    static Connection connect(CountersignServer server, String agent, String password) throws SQLException {
+    public static Connection connect(CountersignServer server, String agent, String password) throws SQLException {
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.postgresAddress().getPort()
                 + "/shop?sslmode=disable&user=" + agent + "&password=" + password + "&ApplicationName=reviewing");
     }
 
-    static Connection bot(CountersignServer server) throws SQLException {
+    public static Connection bot(CountersignServer server) throws SQLException {
         return connect(server, "bot", "bot-pw");
     }
 
-    static String adminUrl(CountersignServer server) {
+    public static String adminUrl(CountersignServer server) {
         return "http://127.0.0.1:" + server.adminAddress().getPort();
     }
 
-    static ApprovalsClient reviewer(CountersignServer server, String name) {
+    public static ApprovalsClient reviewer(CountersignServer server, String name) {
         return new ApprovalsClient(URI.create(adminUrl(server)), TOKENS.get(name));
     }
 
     /** All rows' first column. */
-    static List<String> column(Connection c, String sql) throws SQLException {
+    public static List<String> column(Connection c, String sql) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             List<String> out = new ArrayList<>();
             while (rs.next()) {
@@ -137,7 +137,7 @@ final class Reviewing {
         }
     }
 
-    static <T> CompletableFuture<T> async(Callable<T> call) {
+    public static <T> CompletableFuture<T> async(Callable<T> call) {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return call.call();
@@ -148,7 +148,7 @@ final class Reviewing {
     }
 
     /** Waits until the REST API shows a pending request for exactly {@code sql}. */
-    static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
+    public static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         List<ApprovalRequest> last = List.of();
@@ -164,7 +164,7 @@ final class Reviewing {
     }
 
     /** Waits until request {@code id} is in {@code state}. */
-    static ApprovalRequest awaitState(CountersignServer server, String id, RequestState state) throws InterruptedException {
+    public static ApprovalRequest awaitState(CountersignServer server, String id, RequestState state) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         ApprovalRequest r = c.show(id);
