@@ -150,6 +150,23 @@ class OidcConsoleE2eTest {
                 assertThat(d.auth()).isEqualTo(ReviewerAuth.OIDC);
             });
         }
+
+        // a personal access token for the CLI, minted in the Tokens tab, works as a bearer token
+        driver.findElement(By.id("tokens-tab")).click();
+        driver.findElement(By.id("token-label")).clear();
+        driver.findElement(By.id("token-label")).sendKeys("laptop");
+        driver.findElement(By.cssSelector("#token-form button")).click();
+        String token = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token-value"))).getText();
+        assertThat(token).startsWith("csp_");
+        wait.until(ExpectedConditions.numberOfElementsToBe(By.cssSelector("#token-rows tr"), 1));
+        var me = new io.countersign.approvals.client.ApprovalsClient(java.net.URI.create(Reviewing.adminUrl(server)), token).me();
+        assertThat(me.path("name").asText()).isEqualTo("alice");
+        assertThat(me.path("auth").asText()).isEqualTo("personal-access-token");
+
+        // signing out ends the session here and at the provider, which sends the browser back to the console
+        driver.findElement(By.id("sign-out")).click();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("sso-login")));
+        assertThat(driver.manage().getCookieNamed("countersign_session")).isNull();
     }
 
     @Test
