@@ -180,8 +180,8 @@ async function loadHistory() {
     el('td', {}, r.agent), el('td', {}, r.database),
     el('td', {}, el('span', { class: 'tier tier-' + r.tier }, r.tier)),
     el('td', {}, new Date(r.created).toLocaleString()),
-    el('td', {}, r.decisions.map((d) => d.reviewer + ' ' + d.verdict + ' via ' + d.channel + (d.comment ? ': ' + d.comment : ''))
-      .join('; ')),
+    el('td', { title: r.decisions.map((d) => d.reviewer + ' signed in with ' + (d.auth || 'unrecorded')).join('; ') },
+      r.decisions.map((d) => d.reviewer + ' ' + d.verdict + ' via ' + d.channel + (d.comment ? ': ' + d.comment : '')).join('; ')),
     el('td', { class: 'sqlcell', title: r.sql }, r.sql))));
 }
 
