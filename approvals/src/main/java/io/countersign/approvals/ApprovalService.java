@@ -334,6 +334,11 @@ public final class ApprovalService implements AutoCloseable {
      * Returns the request after the decision.
      */
     public ApprovalRequest decide(String id, Reviewer reviewer, Verdict verdict, String comment, Channel channel) {
+        return decide(id, reviewer, verdict, comment, channel, ReviewerAuth.implied(channel));
+    }
+
+    /** As {@link #decide(String, Reviewer, Verdict, String, Channel)}, recording how the reviewer authenticated. */
+    public ApprovalRequest decide(String id, Reviewer reviewer, Verdict verdict, String comment, Channel channel, ReviewerAuth auth) {
         Objects.requireNonNull(reviewer, "reviewer");
         String text = comment == null ? "" : comment.strip();
         for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -364,7 +369,7 @@ public final class ApprovalService implements AutoCloseable {
                 throw new DecisionRefusedException(Reason.COMMENT_REQUIRED,
                         "denying request " + id + " needs a comment: the agent's owner reads it to learn why");
             }
-            Decision decision = new Decision(reviewer.name(), verdict, text, now, channel);
+            Decision decision = new Decision(reviewer.name(), verdict, text, now, channel, auth);
             ApprovalRequest next;
             if (verdict == Verdict.DENY) {
                 next = r.withDecision(decision, RequestState.DENIED, text, null);
@@ -391,6 +396,11 @@ public final class ApprovalService implements AutoCloseable {
      * one: such statements need their full quorum each time.
      */
     public Grant grant(String requestId, Reviewer reviewer, Duration duration, Channel channel) {
+        return grant(requestId, reviewer, duration, channel, ReviewerAuth.implied(channel));
+    }
+
+    /** As {@link #grant(String, Reviewer, Duration, Channel)}, recording how the reviewer authenticated. */
+    public Grant grant(String requestId, Reviewer reviewer, Duration duration, Channel channel, ReviewerAuth auth) {
         ApprovalRequest r = store.find(requestId).orElseThrow(() -> notFound(requestId));
         checkMayReview(r, reviewer);
         if (!reviewer.inGroup(r.reviewerGroup())) {
@@ -406,7 +416,7 @@ public final class ApprovalService implements AutoCloseable {
                     + " hours; got " + duration);
         }
         if (r.state() == RequestState.PENDING) {
-            decide(requestId, reviewer, Verdict.APPROVE, "granted for " + describe(duration), channel);
+            decide(requestId, reviewer, Verdict.APPROVE, "granted for " + describe(duration), channel, auth);
         }
         Instant now = clock.instant();
         Grant g = new Grant(newId("grt"), r.agent(), r.database(), r.fingerprint(), reviewer.name(), now, now.plus(duration),

@@ -4,6 +4,7 @@ import io.countersign.server.cli.ApprovalsCommand;
 import io.countersign.server.cli.AuditCommand;
 import io.countersign.server.cli.DemoCommand;
 import io.countersign.server.cli.HealthCommand;
+import io.countersign.server.cli.LoginCommand;
 import io.countersign.server.cli.PolicyCommand;
 import io.countersign.server.cli.ReportCommand;
 import io.countersign.server.cli.ScramVerifierCommand;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Database-native approval proxy for AI agents.",
-        subcommands = {ServeCommand.class, DemoCommand.class, AuditCommand.class, ReportCommand.class, ScramVerifierCommand.class, PolicyCommand.class, ApprovalsCommand.class, HealthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, AuditCommand.class, ReportCommand.class, ScramVerifierCommand.class, PolicyCommand.class, ApprovalsCommand.class, HealthCommand.class, LoginCommand.class, CommandLine.HelpCommand.class})
 public final class Countersign implements Runnable {
 
     @Spec

@@ -49,6 +49,11 @@ public final class ApprovalsClient {
         return out;
     }
 
+    /** The reviewer the token signs in as: {@code {"name", "email", "groups", "auth"}}. */
+    public JsonNode me() {
+        return call("GET", "api/me", null);
+    }
+
     public ApprovalRequest show(String id) {
         return ApprovalJson.request(call("GET", "api/requests/" + path(id), null));
     }

@@ -64,15 +64,25 @@ public final class ApprovalJson {
             dn.put("comment", d.comment());
             dn.put("at", d.at().toString());
             dn.put("channel", lower(d.channel()));
+            dn.put("auth", d.auth().label());
         }
         return n;
+    }
+
+    private static io.countersign.approvals.ReviewerAuth auth(String label) {
+        for (io.countersign.approvals.ReviewerAuth a : io.countersign.approvals.ReviewerAuth.values()) {
+            if (a.label().equals(label)) {
+                return a;
+            }
+        }
+        return io.countersign.approvals.ReviewerAuth.UNRECORDED;
     }
 
     public static ApprovalRequest request(JsonNode n) {
         List<Decision> decisions = new ArrayList<>();
         for (JsonNode d : n.path("decisions")) {
             decisions.add(new Decision(d.path("reviewer").asText(), Verdict.valueOf(upper(d, "verdict")), d.path("comment").asText(),
-                    Instant.parse(d.path("at").asText()), Channel.valueOf(upper(d, "channel"))));
+                    Instant.parse(d.path("at").asText()), Channel.valueOf(upper(d, "channel")), auth(d.path("auth").asText())));
         }
         return new ApprovalRequest(n.path("id").asText(), n.path("version").asLong(), n.path("agent").asText(),
                 n.path("owner").asText(), n.path("database").asText(), n.path("clientAddress").asText(), n.path("sql").asText(),

@@ -14,6 +14,7 @@ import io.countersign.approvals.DecisionRefusedException;
 import io.countersign.approvals.Grant;
 import io.countersign.approvals.RequestState;
 import io.countersign.approvals.Reviewer;
+import io.countersign.approvals.ReviewerAuth;
 import io.countersign.approvals.Verdict;
 import io.countersign.approvals.store.StoreException;
 import java.io.IOException;
@@ -23,17 +24,20 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
+import java.security.MessageDigest;
 import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The reviewers' REST API, mounted at {@code /api/} on the admin HTTP server. Every call needs
- * {@code Authorization: Bearer <token>} from the reviewer directory. Errors are
- * {@code {"error": "..."}} with 400, 401, 403, 404, 405, 409 or 500.
+ * The reviewers' REST API, mounted at {@code /api/} on the admin HTTP server. Every call is
+ * authenticated by a {@link ReviewerAuthenticator}: {@code Authorization: Bearer <token>} with a
+ * token from the reviewer directory, or (with OIDC) a console session cookie, an ID token or a
+ * personal access token. A cookie session must send its CSRF token in {@code X-CSRF-Token} with
+ * every state-changing request. Errors are {@code {"error": "..."}} with 400, 401, 403, 404, 405,
+ * 409 or 500.
  *
  * <pre>
  * GET    /api/me                          the signed-in reviewer
@@ -58,14 +62,24 @@ public final class ApprovalsApi implements HttpHandler {
 
     private final ApprovalService service;
     private final long heartbeatMillis;
+    private final ReviewerAuthenticator authenticator;
 
     public ApprovalsApi(ApprovalService service) {
-        this(service, 15_000);
+        this(service, ReviewerAuthenticator.staticTokens(service.reviewers()));
+    }
+
+    public ApprovalsApi(ApprovalService service, ReviewerAuthenticator authenticator) {
+        this(service, 15_000, authenticator);
     }
 
     ApprovalsApi(ApprovalService service, long heartbeatMillis) {
+        this(service, heartbeatMillis, ReviewerAuthenticator.staticTokens(service.reviewers()));
+    }
+
+    ApprovalsApi(ApprovalService service, long heartbeatMillis, ReviewerAuthenticator authenticator) {
         this.service = service;
         this.heartbeatMillis = heartbeatMillis;
+        this.authenticator = authenticator;
     }
 
     /** Mounts the API at {@code /api/} and the console at {@code /console/} on {@code server}. */
@@ -90,6 +104,11 @@ public final class ApprovalsApi implements HttpHandler {
             route(ex);
         } catch (ApiError e) {
             send(ex, e.status, ApprovalJson.error(e.getMessage()));
+        } catch (ReviewerAuthenticator.Refused e) {
+            if (e.challenge() != null) {
+                ex.getResponseHeaders().set("WWW-Authenticate", e.challenge());
+            }
+            send(ex, e.status(), ApprovalJson.error(e.getMessage()));
         } catch (DecisionRefusedException e) {
             send(ex, e.reason().httpStatus(), ApprovalJson.error(e.getMessage()));
         } catch (StoreException e) {
@@ -104,7 +123,12 @@ public final class ApprovalsApi implements HttpHandler {
     private void route(HttpExchange ex) throws IOException {
         String path = ex.getRequestURI().getPath();
         String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
-        Reviewer reviewer = authenticate(ex);
+        ReviewerAuthenticator.Caller caller = authenticator.authenticate(ex);
+        if (caller.csrf() != null && !method.equals("GET") && !method.equals("HEAD")) {
+            requireCsrf(ex, caller.csrf());
+        }
+        Reviewer reviewer = caller.reviewer();
+        ReviewerAuth auth = caller.auth();
         Channel channel = channel(ex);
         Map<String, String> query = query(ex.getRequestURI().getRawQuery());
 
@@ -114,6 +138,7 @@ public final class ApprovalsApi implements HttpHandler {
             me.put("name", reviewer.name());
             me.put("email", reviewer.email());
             reviewer.groups().stream().sorted().forEach(me.putArray("groups")::add);
+            me.put("auth", auth.label());
             send(ex, 200, me);
             return;
         }
@@ -147,14 +172,14 @@ public final class ApprovalsApi implements HttpHandler {
             JsonNode body = body(ex);
             switch (action) {
                 case "approve" -> send(ex, 200, ApprovalJson.request(
-                        service.decide(id, reviewer, Verdict.APPROVE, text(body, "comment"), channel)));
+                        service.decide(id, reviewer, Verdict.APPROVE, text(body, "comment"), channel, auth)));
                 case "deny" -> {
                     String comment = text(body, "comment");
                     if (comment == null || comment.isBlank()) {
                         throw new ApiError(400, "denying request " + id
                                 + " needs a comment: send {\"comment\": \"why\"}; the agent's owner reads it");
                     }
-                    send(ex, 200, ApprovalJson.request(service.decide(id, reviewer, Verdict.DENY, comment, channel)));
+                    send(ex, 200, ApprovalJson.request(service.decide(id, reviewer, Verdict.DENY, comment, channel, auth)));
                 }
                 default -> {
                     JsonNode hours = body.path("hours");
@@ -162,7 +187,7 @@ public final class ApprovalsApi implements HttpHandler {
                         throw new ApiError(400, "a grant needs {\"hours\": N} with N a positive number of hours");
                     }
                     Duration d = Duration.ofSeconds(Math.round(hours.asDouble() * 3600));
-                    Grant g = service.grant(id, reviewer, d, channel);
+                    Grant g = service.grant(id, reviewer, d, channel, auth);
                     send(ex, 201, ApprovalJson.grant(g));
                 }
             }
@@ -186,18 +211,14 @@ public final class ApprovalsApi implements HttpHandler {
                 + "; see /api/requests, /api/requests/{id}[/approve|/deny|/grant], /api/grants[/{id}], /api/events, /api/me");
     }
 
-    private Reviewer authenticate(HttpExchange ex) {
-        String header = ex.getRequestHeaders().getFirst("Authorization");
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"countersign\"");
-            throw new ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>' with a reviewer token from the config");
+    /** A browser sends cookies by itself; only our own page can read the CSRF token and echo it in a header. */
+    private static void requireCsrf(HttpExchange ex, String expected) {
+        String got = ex.getRequestHeaders().getFirst(ReviewerAuthenticator.CSRF_HEADER);
+        if (got == null || !MessageDigest.isEqual(got.strip().getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8))) {
+            throw new ApiError(403, (got == null ? "missing " : "wrong ") + ReviewerAuthenticator.CSRF_HEADER
+                    + " header: a request that changes something, made with the console's session cookie, must carry the session's"
+                    + " CSRF token (GET /auth/session returns it)");
         }
-        Optional<Reviewer> reviewer = service.reviewers().authenticate(header.substring(7));
-        if (reviewer.isEmpty()) {
-            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"countersign\", error=\"invalid_token\"");
-            throw new ApiError(401, "unknown bearer token: it matches no reviewer in the config");
-        }
-        return reviewer.get();
     }
 
     private static Channel channel(HttpExchange ex) {

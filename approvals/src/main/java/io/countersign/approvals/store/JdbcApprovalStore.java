@@ -72,6 +72,8 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 s.execute("CREATE TABLE IF NOT EXISTS approval_decision (request_id VARCHAR(64) NOT NULL, seq INT NOT NULL,"
                         + " reviewer VARCHAR(256) NOT NULL, verdict VARCHAR(16) NOT NULL, comment_text " + text + " NOT NULL,"
                         + " decided_ms BIGINT NOT NULL, channel VARCHAR(16) NOT NULL, PRIMARY KEY (request_id, seq))");
+                // how the reviewer authenticated (oidc, static-token, ...): added after the first release, so nullable
+                s.execute("ALTER TABLE approval_decision ADD COLUMN IF NOT EXISTS auth_method VARCHAR(32)");
                 s.execute("CREATE TABLE IF NOT EXISTS approval_grant (id VARCHAR(64) PRIMARY KEY, agent VARCHAR(256) NOT NULL,"
                         + " database_name VARCHAR(256) NOT NULL, fingerprint " + text + " NOT NULL,"
                         + " fingerprint_hash CHAR(64) NOT NULL, created_by VARCHAR(256) NOT NULL, created_ms BIGINT NOT NULL,"
@@ -229,12 +231,23 @@ abstract class JdbcApprovalStore implements ApprovalStore {
     /** Hook inside the insert and update transactions (PostgreSQL sends its NOTIFY here, delivered on commit). */
     void afterUpdate(Connection c, ApprovalRequest r) throws SQLException {}
 
+    private static io.countersign.approvals.ReviewerAuth authMethod(String stored) {
+        if (stored == null) {
+            return io.countersign.approvals.ReviewerAuth.UNRECORDED;
+        }
+        try {
+            return io.countersign.approvals.ReviewerAuth.valueOf(stored);
+        } catch (IllegalArgumentException e) {
+            return io.countersign.approvals.ReviewerAuth.UNRECORDED; // written by a newer version
+        }
+    }
+
     private static void insertDecisions(Connection c, ApprovalRequest r, int from) throws SQLException {
         if (r.decisions().size() <= from) {
             return;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO approval_decision (request_id, seq, reviewer, verdict,"
-                + " comment_text, decided_ms, channel) VALUES (?,?,?,?,?,?,?)")) {
+                + " comment_text, decided_ms, channel, auth_method) VALUES (?,?,?,?,?,?,?,?)")) {
             for (int seq = from; seq < r.decisions().size(); seq++) {
                 Decision d = r.decisions().get(seq);
                 ps.setString(1, r.id());
@@ -244,6 +257,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                 ps.setString(5, d.comment());
                 ps.setLong(6, d.at().toEpochMilli());
                 ps.setString(7, d.channel().name());
+                ps.setString(8, d.auth().name());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -330,7 +344,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
             }
             Map<String, List<Decision>> decisions = new LinkedHashMap<>();
             String placeholders = String.join(",", java.util.Collections.nCopies(index.size(), "?"));
-            try (PreparedStatement ps = c.prepareStatement("SELECT request_id, reviewer, verdict, comment_text, decided_ms, channel"
+            try (PreparedStatement ps = c.prepareStatement("SELECT request_id, reviewer, verdict, comment_text, decided_ms, channel, auth_method"
                     + " FROM approval_decision WHERE request_id IN (" + placeholders + ") ORDER BY request_id, seq")) {
                 int i = 1;
                 for (String id : index.keySet()) {
@@ -340,7 +354,7 @@ abstract class JdbcApprovalStore implements ApprovalStore {
                     while (rs.next()) {
                         decisions.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Decision(rs.getString(2),
                                 Verdict.valueOf(rs.getString(3)), rs.getString(4), Instant.ofEpochMilli(rs.getLong(5)),
-                                Channel.valueOf(rs.getString(6))));
+                                Channel.valueOf(rs.getString(6)), authMethod(rs.getString(7))));
                     }
                 }
             }

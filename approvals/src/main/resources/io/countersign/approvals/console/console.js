@@ -2,13 +2,20 @@
 'use strict';
 
 const TOKEN_KEY = 'countersign.token';
-const state = { tab: 'pending', pending: [], stream: null, reloadTimer: null };
+// csrf is set when signed in with the identity provider: the session cookie authenticates, and every
+// request echoes the session's CSRF token in a header that another site's page could not set
+const state = { tab: 'pending', pending: [], stream: null, reloadTimer: null, csrf: null };
 const $ = (id) => document.getElementById(id);
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
+function authHeaders() {
+  if (state.csrf) return { 'X-CSRF-Token': state.csrf };
+  return { 'Authorization': 'Bearer ' + token() };
+}
+
 async function api(method, path, body) {
-  const headers = { 'Authorization': 'Bearer ' + token(), 'X-Countersign-Channel': 'console' };
+  const headers = Object.assign({ 'X-Countersign-Channel': 'console' }, authHeaders());
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let json = null;
@@ -173,8 +180,8 @@ async function loadHistory() {
     el('td', {}, r.agent), el('td', {}, r.database),
     el('td', {}, el('span', { class: 'tier tier-' + r.tier }, r.tier)),
     el('td', {}, new Date(r.created).toLocaleString()),
-    el('td', {}, r.decisions.map((d) => d.reviewer + ' ' + d.verdict + ' via ' + d.channel + (d.comment ? ': ' + d.comment : ''))
-      .join('; ')),
+    el('td', { title: r.decisions.map((d) => d.reviewer + ' signed in with ' + (d.auth || 'unrecorded')).join('; ') },
+      r.decisions.map((d) => d.reviewer + ' ' + d.verdict + ' via ' + d.channel + (d.comment ? ': ' + d.comment : '')).join('; ')),
     el('td', { class: 'sqlcell', title: r.sql }, r.sql))));
 }
 
@@ -200,8 +207,9 @@ async function reload() {
     await loadPending();
     if (state.tab === 'history') await loadHistory();
     if (state.tab === 'grants') await loadGrants();
+    if (state.tab === 'tokens') await loadTokens();
   } catch (e) {
-    if (e.status === 401) { signOut('Your token was refused: ' + e.message); return; }
+    if (e.status === 401) { signOut((state.csrf ? 'Your session ended: ' : 'Your token was refused: ') + e.message); return; }
     say(e.message, true);
   }
 }
@@ -217,7 +225,7 @@ async function listen() {
   const controller = new AbortController();
   state.stream = controller;
   try {
-    const resp = await fetch('/api/events', { headers: { 'Authorization': 'Bearer ' + token() }, signal: controller.signal });
+    const resp = await fetch('/api/events', { headers: authHeaders(), signal: controller.signal });
     if (!resp.ok) throw new Error('HTTP ' + resp.status);
     $('live').className = 'live on';
     const reader = resp.body.getReader();
@@ -238,7 +246,33 @@ async function listen() {
     if (controller.signal.aborted) return;
   }
   $('live').className = 'live off';
-  if (state.stream === controller && token()) setTimeout(() => { if (state.stream === controller) { listen(); reload(); } }, 2000);
+  if (state.stream === controller && (token() || state.csrf)) setTimeout(() => { if (state.stream === controller) { listen(); reload(); } }, 2000);
+}
+
+// ---- personal access tokens (signed in with the identity provider only)
+
+async function loadTokens() {
+  const list = await api('GET', '/api/tokens');
+  $('token-rows').replaceChildren(...list.map((t) => {
+    const revoke = el('button', { type: 'button' }, 'Revoke');
+    revoke.disabled = !!t.revoked || Date.parse(t.expires) < Date.now();
+    revoke.addEventListener('click', async () => {
+      try { await api('DELETE', '/api/tokens/' + t.id); say('Revoked ' + t.id); loadTokens(); } catch (e) { say(e.message, true); }
+    });
+    const status = t.revoked ? 'revoked' : (Date.parse(t.expires) < Date.now() ? 'expired' : 'active');
+    return el('tr', { 'data-token-id': t.id }, el('td', { class: 'id' }, t.id), el('td', {}, t.label),
+      el('td', {}, new Date(t.created).toLocaleString()), el('td', {}, new Date(t.expires).toLocaleString()),
+      el('td', {}, status), el('td', {}, revoke));
+  }));
+}
+
+async function mintToken() {
+  try {
+    const t = await api('POST', '/api/tokens', { label: $('token-label').value.trim() || 'cli', days: Number($('token-days').value) });
+    $('token-value').textContent = t.token;
+    $('token-new').hidden = false;
+    loadTokens();
+  } catch (e) { say(e.message, true); }
 }
 
 // ---- sign-in and tabs
@@ -259,6 +293,18 @@ async function signIn(value) {
     signOut(e.message);
     return;
   }
+  enter();
+}
+
+// signed in with the identity provider: the HttpOnly cookie travels by itself, the CSRF token in a header
+function enterSession(session) {
+  state.csrf = session.csrf;
+  $('me').textContent = session.name + ' (' + session.groups.join(', ') + ')';
+  $('tokens-tab').hidden = false;
+  enter();
+}
+
+function enter() {
   $('sign-in').hidden = true;
   $('tabs').hidden = false;
   $('sign-out').hidden = false;
@@ -266,8 +312,22 @@ async function signIn(value) {
   listen();
 }
 
+async function signOutEverywhere() {
+  if (!state.csrf) { signOut(''); return; }
+  try {
+    const r = await api('POST', '/auth/logout');
+    state.csrf = null;
+    location.assign(r.redirect || '/console/');
+  } catch (e) {
+    state.csrf = null;
+    signOut(e.message);
+  }
+}
+
 function signOut(why) {
   sessionStorage.removeItem(TOKEN_KEY);
+  state.csrf = null;
+  $('tokens-tab').hidden = true;
   if (state.stream) { const s = state.stream; state.stream = null; s.abort(); }
   $('sign-in').hidden = false;
   $('tabs').hidden = true;
@@ -279,10 +339,18 @@ function signOut(why) {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('sign-in-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('token').value.trim()); });
-  $('sign-out').addEventListener('click', () => signOut(''));
+  $('sign-out').addEventListener('click', () => signOutEverywhere());
+  $('token-form').addEventListener('submit', (e) => { e.preventDefault(); mintToken(); });
   for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => show(b.dataset.tab));
   $('history-filters').addEventListener('submit', (e) => { e.preventDefault(); loadHistory().catch((x) => say(x.message, true)); });
   $('grants-all').addEventListener('change', () => loadGrants().catch((x) => say(x.message, true)));
   setInterval(() => { for (const a of document.querySelectorAll('.age')) a.textContent = 'waiting ' + age(a.dataset.created); }, 1000);
-  if (token()) signIn(token());
+  if (token()) { signIn(token()); return; }
+  // with OIDC configured the server answers /auth/session; without it, the token form is all there is
+  fetch('/auth/session').then((r) => (r.ok ? r.json() : null)).then((s) => {
+    if (!s || !s.oidc) return;
+    $('sso-login').href = '/auth/login?return=' + encodeURIComponent('/console/' + location.hash);
+    $('sso').hidden = false;
+    if (s.signedIn) enterSession(s);
+  }).catch(() => { /* no OIDC */ });
 });

@@ -15,7 +15,8 @@ public final class ApprovalsOptions {
     String url;
 
     @Option(names = "--token", paramLabel = "TOKEN",
-            description = "the reviewer's bearer token (default: the environment variable " + TOKEN_ENV + ")")
+            description = "the reviewer's bearer token (default: the environment variable " + TOKEN_ENV
+                    + ", then the token 'countersign login' stored in ~/.config/countersign/token)")
     String token;
 
     @Option(names = "--json", description = "print JSON instead of a table")
@@ -24,11 +25,33 @@ public final class ApprovalsOptions {
     /** The environment is passed in so tests can run the command in-process with their own variables. */
     static Map<String, String> environment = System.getenv();
 
+    /**
+     * Replaces the environment the CLI reads ({@code COUNTERSIGN_TOKEN}, {@code HOME}, {@code XDG_CONFIG_HOME});
+     * returns the previous one. For tests that run commands in-process.
+     */
+    public static synchronized Map<String, String> useEnvironment(Map<String, String> env) {
+        Map<String, String> previous = environment;
+        environment = Map.copyOf(env);
+        return previous;
+    }
+
     ApprovalsClient client() {
         String t = token != null ? token : environment.get(TOKEN_ENV);
         if (t == null || t.isBlank()) {
-            throw new IllegalArgumentException("no reviewer token; pass --token TOKEN or set " + TOKEN_ENV);
+            try {
+                t = LoginCommand.TokenFile.read(LoginCommand.TokenFile.path(environment));
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("cannot read the stored token: " + e.getMessage());
+            }
         }
+        if (t == null || t.isBlank()) {
+            throw new IllegalArgumentException("no reviewer token; run 'countersign login', pass --token TOKEN or set " + TOKEN_ENV);
+        }
+        return new ApprovalsClient(baseUrl(url), t.strip());
+    }
+
+    /** The admin address as a URI, or a clear error. */
+    static URI baseUrl(String url) {
         URI base;
         try {
             base = URI.create(url);
@@ -38,6 +61,6 @@ public final class ApprovalsOptions {
         if (base.getScheme() == null || !(base.getScheme().equals("http") || base.getScheme().equals("https")) || base.getHost() == null) {
             throw new IllegalArgumentException("--url '" + url + "' is not an http(s) address; expected e.g. http://127.0.0.1:8787");
         }
-        return new ApprovalsClient(base, t.strip());
+        return base;
     }
 }

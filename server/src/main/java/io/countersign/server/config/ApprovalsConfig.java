@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.approvals.ReviewerConfig;
 import io.countersign.approvals.ReviewerDirectory;
+import io.countersign.approvals.oidc.OidcSettings;
 import java.util.List;
 
 /**
@@ -17,15 +18,29 @@ import java.util.List;
  * @param consoleUrl   the console address reviewers open, used in notices and chat messages
  * @param ticketAgents agents in ticket mode: a held statement fails at once and runs once after approval
  * @param reviewers    reviewers: name, email, groups, token / token-sha256 / token-env
+ * @param oidc         reviewer sign-in with an OpenID Connect provider (optional; read strictly by
+ *                     {@link OidcSettings#parse}): issuer, client-id, client-secret, redirect-url, groups-claim,
+ *                     email-claim, group-mapping, scopes, cli-client-id, session-hours
  */
 public record ApprovalsConfig(
         String store,
         String replica,
         @JsonProperty("console-url") String consoleUrl,
         @JsonProperty("ticket-agents") List<String> ticketAgents,
-        JsonNode reviewers) implements ConfigSection {
+        JsonNode reviewers,
+        JsonNode oidc) implements ConfigSection {
 
-    public static final ApprovalsConfig DEFAULT = new ApprovalsConfig(null, null, null, null, null);
+    public static final ApprovalsConfig DEFAULT = new ApprovalsConfig(null, null, null, null, null, null);
+
+    /** Without OIDC (the demo and tests that build configs in code). */
+    public ApprovalsConfig(String store, String replica, String consoleUrl, List<String> ticketAgents, JsonNode reviewers) {
+        this(store, replica, consoleUrl, ticketAgents, reviewers, null);
+    }
+
+    /** The parsed {@code approvals.oidc} section, or null when reviewers do not sign in with a provider. */
+    public OidcSettings oidcSettings() {
+        return oidc == null || oidc.isNull() ? null : OidcSettings.parse(oidc, "approvals.oidc");
+    }
 
     public ApprovalsConfig {
         ticketAgents = ConfigLists.copy(ticketAgents);
@@ -53,6 +68,11 @@ public record ApprovalsConfig(
             reviewerDirectory(root, "approvals.reviewers");
         } catch (RuntimeException e) {
             problems.add(Problems.join(at, "reviewers"), e.getMessage());
+        }
+        try {
+            oidcSettings();
+        } catch (IllegalArgumentException e) {
+            problems.add(Problems.join(at, "oidc"), e.getMessage());
         }
         for (int i = 0; i < ticketAgents.size(); i++) {
             String name = ticketAgents.get(i);

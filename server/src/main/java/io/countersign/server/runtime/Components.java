@@ -5,7 +5,11 @@ import io.countersign.approvals.ReviewerDirectory;
 import io.countersign.approvals.policy.PolicyEngine;
 import io.countersign.approvals.policy.PolicyHolder;
 import io.countersign.approvals.policy.PolicyRule;
+import io.countersign.approvals.oidc.Oidc;
+import io.countersign.approvals.oidc.OidcSettings;
 import io.countersign.approvals.rest.ApprovalsApi;
+import io.countersign.approvals.rest.ReviewerAuthenticator;
+import java.net.URI;
 import io.countersign.approvals.slack.SlackIntegration;
 import io.countersign.approvals.slack.SlackReviewers;
 import io.countersign.approvals.slack.SlackSettings;
@@ -132,7 +136,7 @@ public final class Components implements AutoCloseable {
             pipeline = new Pipeline(config, metrics);
             CountersignGate gate = new CountersignGate(config, pipeline, policy, approvals, audit, consoleUrl);
             AuditingListener listener = new AuditingListener(pipeline, approvals, audit, new StatementLog());
-            admin.mount("/api/", new ApprovalsApi(approvals));
+            admin.mount("/api/", new ApprovalsApi(approvals, reviewerAuthenticator(config, reviewers, admin, consoleUrl, data)));
             admin.mount("/console", new ConsoleHandler());
             Components components = new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
             components.retention = retention;
@@ -165,6 +169,29 @@ public final class Components implements AutoCloseable {
             closeQuietly(pipeline, holder, approvals, audit);
             throw e;
         }
+    }
+
+    /**
+     * Static tokens from the config, plus OIDC sign-in when {@code approvals.oidc} is set: its
+     * endpoints are mounted on the admin port and configured agents are refused as reviewers.
+     */
+    private static ReviewerAuthenticator reviewerAuthenticator(CountersignConfig config, ReviewerDirectory reviewers,
+                                                               AdminHttpServer admin, String consoleUrl, Path data) {
+        OidcSettings settings = config.approvals().oidcSettings();
+        if (settings == null) {
+            return ReviewerAuthenticator.staticTokens(reviewers);
+        }
+        // the callback lives next to the console; with admin.port 0 the port is known only once bound
+        Supplier<URI> redirect = () -> settings.redirectUrl() != null ? settings.redirectUrl()
+                : config.approvals().consoleUrl() != null ? URI.create(consoleUrl).resolve(OidcSettings.CALLBACK_PATH)
+                : URI.create("http://" + (admin.address().getAddress().isAnyLocalAddress() ? "localhost" : admin.address().getHostString())
+                        + ":" + admin.address().getPort() + OidcSettings.CALLBACK_PATH);
+        java.util.function.Predicate<String> isAgent = id -> config.agents().stream()
+                .anyMatch(a -> a != null && a.name() != null && a.name().equalsIgnoreCase(id.strip()));
+        Oidc oidc = new Oidc(settings, redirect, reviewers, isAgent, data.resolve("personal-access-tokens.json"), java.time.Clock.systemUTC());
+        oidc.mount(admin::mount);
+        Thread.ofVirtual().name("countersign-oidc-discovery").start(oidc::warmUp);
+        return oidc;
     }
 
     /** Deletes old audit partitions once a day when audit.retention-days is set. */

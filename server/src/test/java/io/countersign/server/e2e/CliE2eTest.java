@@ -68,15 +68,22 @@ class CliE2eTest {
     }
 
     @Test
-    void approvalsCommandsExplainMissingTokenUnreachableApiAndBadState() {
+    void approvalsCommandsExplainMissingTokenUnreachableApiAndBadState() throws Exception {
         E2e.Cli help = E2e.cli("approvals", "list", "--help");
         assertThat(help.exit()).isZero();
         assertThat(help.out()).contains("--url").contains("--token").contains("--json").contains("--state");
-        E2e.Cli noToken = E2e.cli("approvals", "list", "--url", "http://127.0.0.1:1");
-        if (System.getenv("COUNTERSIGN_TOKEN") == null) {
-            assertThat(noToken.exit()).isEqualTo(1);
-            assertThat(noToken.err().strip()).isEqualTo("countersign list: no reviewer token; pass --token TOKEN or set COUNTERSIGN_TOKEN");
+        // no COUNTERSIGN_TOKEN and no token stored by 'countersign login' (an empty config directory)
+        java.util.Map<String, String> previous = io.countersign.server.cli.ApprovalsOptions.useEnvironment(
+                java.util.Map.of("XDG_CONFIG_HOME", java.nio.file.Files.createTempDirectory("countersign-no-token").toString()));
+        E2e.Cli noToken;
+        try {
+            noToken = E2e.cli("approvals", "list", "--url", "http://127.0.0.1:1");
+        } finally {
+            io.countersign.server.cli.ApprovalsOptions.useEnvironment(previous);
         }
+        assertThat(noToken.exit()).isEqualTo(1);
+        assertThat(noToken.err().strip()).isEqualTo(
+                "countersign list: no reviewer token; run 'countersign login', pass --token TOKEN or set COUNTERSIGN_TOKEN");
         E2e.Cli down = E2e.cli("approvals", "list", "--url", "http://127.0.0.1:1", "--token", "t");
         assertThat(down.exit()).isEqualTo(1);
         assertThat(down.err()).startsWith("countersign list: cannot reach the approvals API at http://127.0.0.1:1/").contains("check --url");

@@ -34,7 +34,7 @@ import picocli.CommandLine;
  * front of the fixture's real PostgreSQL, agents on pgjdbc and psql, reviewers on the REST API
  * and the CLI.
  */
-final class E2e {
+public final class E2e {
 
     static final String OWNER = "dana@example.com";
     static final Map<String, String> TOKENS = Map.of("alice", "tok-alice", "bob", "tok-bob", "carol", "tok-carol", "dana", "tok-dana");
@@ -213,10 +213,10 @@ final class E2e {
         return m.group(1);
     }
 
-    record Cli(int exit, String out, String err) {}
+    public record Cli(int exit, String out, String err) {}
 
     /** Runs {@code countersign ARGS} in-process, as the launcher would. */
-    static Cli cli(String... args) {
+    public static Cli cli(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = Countersign.commandLine();
