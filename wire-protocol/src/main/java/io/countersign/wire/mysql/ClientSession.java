@@ -331,7 +331,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             case AgentAuthenticator.Route.Backend b -> {
                 BackendTarget t = b.target();
                 target = t;
-                String db = database == null ? null : (t.database() != null ? t.database() : database);
+                if (database == null) {
+                    // routed without a database name (the agent's only backend): the session is on that
+                    // backend under its name, and the backend's database is the current one
+                    database = t.name();
+                }
+                String db = t.database() != null ? t.database() : database;
                 BackendLogin login = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
                 Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
