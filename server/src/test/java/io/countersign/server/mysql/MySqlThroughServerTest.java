@@ -238,7 +238,7 @@ class MySqlThroughServerTest {
     private static String ticket(Statement s, String sql) {
         long t0 = System.nanoTime();
         SQLException e = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class, () -> s.executeQuery(sql).close());
-        assertThat(e).as("the ticket-mode statement failed at once").isNotNull();
+        assertThat((Object) e).as("the ticket-mode statement failed at once").isNotNull();
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
         assertThat(e.getErrorCode()).isEqualTo(1227);
         assertThat(e.getMessage()).contains("held for approval (ticket mode): request ");

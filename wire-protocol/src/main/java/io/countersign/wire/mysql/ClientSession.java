@@ -341,6 +341,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
                         .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, MySqlListener.WATER_MARK)
                         .handler(new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
