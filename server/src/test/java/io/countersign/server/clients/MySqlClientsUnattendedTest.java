@@ -131,13 +131,11 @@ class MySqlClientsUnattendedTest {
         assertThat(lines.get(0)).isEqualTo("orm:first=1.50,second's=7.00,third=None");
         assertThat(lines.get(1)).isEqualTo("after-rollback:3");
         assertThat(lines.get(2)).startsWith("tables:").contains("categories", "customers", "notes", "products", "tickets");
-        assertThat(lines.subList(3, lines.size())).containsExactly(
-                "columns:id,name,price,category_id",
-                "rows:3",
-                "row:1|tools",
-                "row:2|toys",
-                "row:3|books",
-                "done");
+        assertThat(lines.subList(3, 5)).containsExactly("columns:id,name,price,category_id", "rows:3");
+        // LIMIT without ORDER BY: MariaDB may read categories through its UNIQUE index, in title order
+        assertThat(lines.subList(5, 8)).doesNotHaveDuplicates()
+                .allSatisfy(l -> assertThat(l).isIn("row:1|tools", "row:2|toys", "row:3|books", "row:4|food"));
+        assertThat(lines).hasSize(9).endsWith("done");
     }
 
     @Test

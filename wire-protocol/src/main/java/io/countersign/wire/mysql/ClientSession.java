@@ -958,9 +958,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private static ResultColumn columnDefinition(ByteBuf p) {
         ByteBuf b = p.duplicate();
-        Wire.readLenencString(b); // catalog
+        Wire.skipLenencString(b); // catalog
         String schema = Wire.readLenencString(b);
-        Wire.readLenencString(b); // table (alias)
+        Wire.skipLenencString(b); // table (alias)
         String orgTable = Wire.readLenencString(b);
         String name = Wire.readLenencString(b);
         String orgName = Wire.readLenencString(b);
