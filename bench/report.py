@@ -9,7 +9,7 @@ hand-written text outside the markers all survive each other's runs.
   report.py mysql RESULTS LARGE RSS_BEFORE RSS_AFTER HWM_BEFORE HWM_AFTER DURATION ROUNDS TABLES TABLE_SIZE LARGE_ROWS
   report.py jmh bench/jmh/RESULTS-analysis.md
 (the first form without "pg" is accepted too). The file written is $BENCH_RESULTS, default
-bench/RESULTS.md next to this script.
+bench/RESULTS.md next to this script; $BENCH_NOTE, when set, is printed under the MySQL run's heading.
 """
 import datetime, os, platform, re, statistics, subprocess, sys
 from collections import defaultdict
@@ -132,6 +132,8 @@ def mysql_report(argv):
                "policy, tracking, wire check; audit off), medians. Proxy, MariaDB and sysbench share the same cores. "
                "oltp_point_select is one primary-key SELECT per transaction; oltp_read_only is BEGIN, 10 point selects, "
                "4 range selects, COMMIT (server-side prepared statements, as sysbench uses by default).\n")
+    if os.environ.get("BENCH_NOTE"):
+        out.append(f"**Note:** {os.environ['BENCH_NOTE']}\n")
     out.append("| test | threads | direct TPS | Countersign TPS | CS/direct | direct lat ms | CS lat ms | CS queries/s | CS CPU µs/txn |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios = {}

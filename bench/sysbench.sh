@@ -21,7 +21,7 @@ THREADS=${BENCH_THREADS:-"1 8 32"}
 TESTS=${BENCH_TESTS:-"oltp_point_select oltp_read_only"}
 LARGE_ROWS=${BENCH_LARGE_ROWS:-1000000}
 WARMUP=${BENCH_WARMUP_SECONDS:-5}
-if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; THREADS="1 8"; LARGE_ROWS=200000; WARMUP=2; fi
+if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; THREADS="1 8"; LARGE_ROWS=200000; WARMUP=5; fi
 
 # sysbench and the mysql client come from Debian; install them when missing (root only).
 need=()
