@@ -204,10 +204,11 @@ idle_rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$cs_pid/status")
 kill "$idle_pid" 2>/dev/null || true
 idle_conns=$(sed -n 's/holding \([0-9]*\).*/\1/p' "$work/idle.txt")
 
-python3 "$here/report.py" "$results" "$large" "${cs_rss_kib}" "$idle_rss_before" "$idle_rss_after" "${idle_conns:-0}" "$DURATION" "$ROUNDS" "$SCALE" > "$work/RESULTS.md"
+# report.py rewrites only its own sections of RESULTS.md: the MySQL table (sysbench.sh) and the
+# hand-written text stay as they are.
+python3 "$here/report.py" pg "$results" "$large" "${cs_rss_kib}" "$idle_rss_before" "$idle_rss_after" "${idle_conns:-0}" "$DURATION" "$ROUNDS" "$SCALE"
 # The analyser's JMH figures (bench/jmh/run.sh) travel with the table so RESULTS.md holds every number.
 if [ -f "$here/jmh/RESULTS-analysis.md" ]; then
-  { echo; sed 's/^# /## /' "$here/jmh/RESULTS-analysis.md"; } >> "$work/RESULTS.md"
+  python3 "$here/report.py" jmh "$here/jmh/RESULTS-analysis.md"
 fi
-cp "$work/RESULTS.md" "$here/RESULTS.md"
 cat "$here/RESULTS.md"

@@ -82,7 +82,14 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
                     "agent \"" + agent + "\" is not known to Countersign", null));
         }
         if (database == null || database.isEmpty()) {
-            // Without a database the session would have no backend to analyse against: refuse it at login.
+            // MySQL clients often connect without a database (mysql -h ... with no -D, Connector/J URLs
+            // ending in '/'): an agent that reaches exactly one backend over this protocol gets that one,
+            // with the backend's database as the session's current one.
+            List<BackendConfig> mine = backends.values().stream().filter(b -> a.mayReach(b.name())).toList();
+            if (protocol == Protocol.MYSQL && mine.size() == 1) {
+                return new Route.Backend(mine.get(0).target());
+            }
+            // Otherwise the session would have no backend to analyse against: refuse it at login.
             return new Route.Refused(new ProtocolError("3D000", 1046,
                     "No database selected: agent \"" + agent + "\" must name the database it connects to",
                     "agent \"" + agent + "\" may connect to " + reachable(a) + "; pass one as the database"

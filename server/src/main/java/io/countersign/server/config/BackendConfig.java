@@ -71,6 +71,10 @@ public record BackendConfig(
             problems.add(Problems.join(at, "type"), "backend \"" + name + "\" is a mysql backend but there is no MySQL listener;"
                     + " add listeners.mysql (host, port) so agents can reach it");
         }
+        if (type == BackendType.POSTGRESQL && root.listeners() != null && root.listeners().postgres() == null) {
+            problems.add(Problems.join(at, "type"), "backend \"" + name + "\" is a postgresql backend (the default type) but there is"
+                    + " no PostgreSQL listener; add listeners.postgres (host, port), or 'type: mysql' if it is a MySQL server");
+        }
         problems.require(user, Problems.join(at, "user"), "the role Countersign logs in to the backend as");
         elevatedRoles.forEach((role, login) -> {
             if (role.isBlank() || !role.matches("[A-Za-z0-9_$@.-]+")) {

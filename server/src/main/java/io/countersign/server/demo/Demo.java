@@ -270,7 +270,7 @@ public final class Demo implements AutoCloseable {
                         "Or over the MySQL protocol (password " + AGENT_PASSWORD + "; the mariadb client works too):",
                         "  " + mysqlCommand(),
                         "  JDBC: jdbc:mariadb://127.0.0.1:" + mysqlAddress().getPort() + "/" + MYSQL_BACKEND + "?user=" + AGENT
-                                + "&password=" + AGENT_PASSWORD + "&jdbcCompliantTruncation=false",
+                                + "&password=" + AGENT_PASSWORD,
                         ""),
                 "Try:  SELECT name, email FROM customers ORDER BY id LIMIT 5;",
                 "      \\copy (SELECT * FROM orders WHERE status = 'paid') TO 'paid-orders.csv' CSV HEADER",

@@ -104,15 +104,19 @@ public final class CountersignGate implements StatementGate {
                             + "), so it refuses new statements until it can (audit.failure-mode: fail-closed); ask the operator to free or fix the audit directory", null));
         }
         Catalog catalog = backend.catalogs().current();
-        if (catalog == null) {
-            // First statement for this backend: read its catalog off the event loop, then decide.
-            CompletableFuture<GateDecision> later = backend.catalogs().get().handle((c, ex) -> ex == null
+        CompletableFuture<Catalog> fresh = catalog == null ? null : backend.catalogs().get();
+        if (catalog == null || !fresh.isDone()) {
+            // First statement for this backend, or a reload is running (DDL just passed through, e.g. an
+            // ORM's CREATE TABLE followed at once by INSERTs into it): read the catalog off the event
+            // loop, then decide on it. A failed reload falls back to the snapshot there is.
+            CompletableFuture<GateDecision> later = (fresh != null ? fresh : backend.catalogs().get()).handle((c, ex) -> ex == null
                     ? analyse(request, agent, backend, c)
+                    : catalog != null ? analyse(request, agent, backend, catalog)
                     : decideOn(request, agent, backend, null, unanalysable(request.sql(),
                             "the catalog of backend '" + backend.name() + "' could not be read (" + rootMessage(ex) + ")")));
             return new GateDecision.Defer(later, null);
         }
-        return analyse(request, agent, backend, catalog);
+        return analyse(request, agent, backend, fresh.isCompletedExceptionally() ? catalog : fresh.join());
     }
 
     private GateDecision analyse(StatementRequest request, AgentConfig agent, BackendAnalysis backend, Catalog catalog) {

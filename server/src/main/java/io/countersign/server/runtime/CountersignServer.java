@@ -91,9 +91,11 @@ public final class CountersignServer implements AutoCloseable {
         try {
             AdminConfig a = config.admin();
             admin = new AdminHttpServer(new InetSocketAddress(a.host(), a.port()), metrics);
-            admin.addReadinessCheck("postgres-listener", () -> postgresAddress != null
-                    ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(postgresAddress))
-                    : ReadinessCheck.Status.notReady("the PostgreSQL listener is not bound"));
+            if (config.listeners().postgres() != null) {
+                admin.addReadinessCheck("postgres-listener", () -> postgresAddress != null
+                        ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(postgresAddress))
+                        : ReadinessCheck.Status.notReady("the PostgreSQL listener is not bound"));
+            }
             if (config.listeners().mysql() != null) {
                 admin.addReadinessCheck("mysql-listener", () -> mysqlAddress != null
                         ? ReadinessCheck.Status.ready("accepting agents on " + hostPort(mysqlAddress))
@@ -113,18 +115,20 @@ public final class CountersignServer implements AutoCloseable {
 
             agentTokens = ConfigAgentAuthenticator.tokenVerifier(config);
             PostgresListenerConfig pg = config.listeners().postgres();
-            postgres = PostgresListener.builder()
-                    .bind(new InetSocketAddress(pg.host(), pg.port()))
-                    .tls(sslContext(pg.tls()))
-                    .requireTls(pg.tls() != null && pg.tls().required())
-                    .authMethods(authMethods(pg))
-                    .authenticator(new ConfigAgentAuthenticator(config, Protocol.POSTGRESQL, agentTokens))
-                    .gate(gate)
-                    .listener(statements)
-                    .metrics(metrics)
-                    .build();
-            postgresAddress = postgres.start();
-            log.info("PostgreSQL listener on {}", hostPort(postgresAddress));
+            if (pg != null) {
+                postgres = PostgresListener.builder()
+                        .bind(new InetSocketAddress(pg.host(), pg.port()))
+                        .tls(sslContext(pg.tls()))
+                        .requireTls(pg.tls() != null && pg.tls().required())
+                        .authMethods(authMethods(pg))
+                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.POSTGRESQL, agentTokens))
+                        .gate(gate)
+                        .listener(statements)
+                        .metrics(metrics)
+                        .build();
+                postgresAddress = postgres.start();
+                log.info("PostgreSQL listener on {}", hostPort(postgresAddress));
+            }
 
             MySqlListenerConfig my = config.listeners().mysql();
             if (my != null) {
@@ -149,6 +153,7 @@ public final class CountersignServer implements AutoCloseable {
         }
     }
 
+    /** The PostgreSQL listener's bound address, or {@code null} when the config has no listeners.postgres. */
     public InetSocketAddress postgresAddress() {
         return postgresAddress;
     }

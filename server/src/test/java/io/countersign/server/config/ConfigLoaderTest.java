@@ -197,7 +197,9 @@ class ConfigLoaderTest {
         ConfigException e = failure("admin: {port: 1}\n");
         assertThat(e.problems()).extracting(ConfigProblem::keyPath).containsExactlyInAnyOrder("listeners", "backends", "agents");
         assertThat(failure("listeners: {}\nbackends: [{name: b, host: h, user: u}]\nagents: [{name: a, owner: o, password: p, backends: [b]}]\n").getMessage())
-                .isEqualTo("test.yaml: listeners.postgres: missing; expected a mapping with host, port, tls and auth");
+                .startsWith("test.yaml: 2 problems: ")
+                .contains("listeners: no listener: agents could not connect; add listeners.postgres")
+                .contains("backends[0].type: backend \"b\" is a postgresql backend (the default type) but there is no PostgreSQL listener");
     }
 
     @Test

@@ -128,12 +128,74 @@ class MySqlConfigTest {
         });
         assertThat(pg.route("bot", "shop")).isInstanceOfSatisfying(Route.Refused.class,
                 r -> assertThat(r.error().message()).contains("mysql backend"));
-        assertThat(mysql.route("bot", null)).isInstanceOfSatisfying(Route.Refused.class, r -> {
-            assertThat(r.error().mysqlCode()).isEqualTo(1046);
-            assertThat(r.error().detail()).contains("shop").doesNotContain("pgdb");
-        });
+        // without a database: the agent's only MySQL backend (the PostgreSQL one does not count here)
+        assertThat(mysql.route("bot", null)).isInstanceOfSatisfying(Route.Backend.class,
+                b -> assertThat(b.target().name()).isEqualTo("shop"));
+        assertThat(mysql.route("bot", "")).isInstanceOf(Route.Backend.class);
         assertThat(mysql.route("bot", "nosuch")).isInstanceOfSatisfying(Route.Refused.class,
                 r -> assertThat(r.error().detail()).contains("shop"));
         assertThat(List.of(c.backends().get(1).target().database())).containsExactly("shop");
+    }
+
+    @Test
+    void withoutADatabaseAnAgentReachingSeveralMySqlBackendsIsToldWhichOnes() {
+        CountersignConfig c = parse(BOTH.replace("""
+                  - name: shop
+                    type: mysql
+                """, """
+                  - name: shop
+                    type: mysql
+                    host: 127.0.0.1
+                    user: root
+                  - name: warehouse
+                    type: mysql
+                """));
+        ConfigAgentAuthenticator mysql = new ConfigAgentAuthenticator(c, Protocol.MYSQL);
+        assertThat(mysql.route("bot", null)).isInstanceOfSatisfying(Route.Refused.class, r -> {
+            assertThat(r.error().mysqlCode()).isEqualTo(1046);
+            assertThat(r.error().message()).contains("No database selected");
+            assertThat(r.error().detail()).contains("shop, warehouse").doesNotContain("pgdb");
+        });
+        // PostgreSQL sessions always name a database; a missing one is refused there as before
+        assertThat(new ConfigAgentAuthenticator(parse(BOTH)).route("bot", null)).isInstanceOf(Route.Refused.class);
+    }
+
+    @Test
+    void aMySqlOnlyConfigNeedsNoPostgresListener() {
+        CountersignConfig c = parse("""
+                listeners:
+                  mysql: {port: 0}
+                backends:
+                  - name: shop
+                    type: mysql
+                    host: 127.0.0.1
+                    user: root
+                agents:
+                  - {name: bot, owner: dana@example.com, password: pw, backends: [shop]}
+                """);
+        assertThat(c.listeners().postgres()).isNull();
+        assertThat(c.listeners().mysql().port()).isZero();
+    }
+
+    @Test
+    void aPostgresqlBackendWithoutAPostgresListenerIsAConfigError() {
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(
+                () -> parse(BOTH.replace("  postgres: {port: 0}\n", "")));
+        assertThat(e).isNotNull();
+        assertThat(e.problems()).singleElement().satisfies(p -> {
+            assertThat(p.keyPath()).isEqualTo("backends[0].type");
+            assertThat(p.problem()).contains("listeners.postgres").contains("type: mysql");
+        });
+    }
+
+    @Test
+    void noListenerAtAllIsAConfigError() {
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(
+                () -> parse(BOTH.replace("listeners:\n  postgres: {port: 0}\n  mysql: {port: 0}\n", "listeners: {}\n")));
+        assertThat(e).isNotNull();
+        assertThat(e.problems()).anySatisfy(p -> {
+            assertThat(p.keyPath()).isEqualTo("listeners");
+            assertThat(p.problem()).contains("no listener").contains("listeners.postgres").contains("listeners.mysql");
+        });
     }
 }

@@ -44,7 +44,7 @@ class MySqlDemoTest {
 
     static Connection agent(String extra) throws SQLException {
         return DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + demo.mysqlAddress().getPort() + "/" + Demo.MYSQL_BACKEND
-                + "?user=" + Demo.AGENT + "&password=" + Demo.AGENT_PASSWORD + "&sslMode=disable&jdbcCompliantTruncation=false" + extra);
+                + "?user=" + Demo.AGENT + "&password=" + Demo.AGENT_PASSWORD + "&sslMode=disable" + extra);
     }
 
     @Test

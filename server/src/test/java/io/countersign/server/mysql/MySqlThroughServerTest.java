@@ -44,6 +44,8 @@ class MySqlThroughServerTest {
 
     static final String AGENT = "my-agent";
     static final String AGENT_PASSWORD = "my-agent-pw";
+    /** An agent in ticket mode: a held statement fails at once naming its request, and runs once approved. */
+    static final String TICKET_AGENT = "my-ticket-agent";
     static final String REVIEWER_TOKEN = "cs_test_reviewer_token_alice";
 
     @RegisterExtension
@@ -83,9 +85,14 @@ class MySqlThroughServerTest {
                     owner: dana@example.com
                     password: %s
                     backends: [%s]
+                  - name: %s
+                    owner: dana@example.com
+                    password: %s
+                    backends: [%s]
                 analysis:
                   sensitive-columns: ["*.customers.email"]
                 approvals:
+                  ticket-agents: [%s]
                   reviewers:
                     - name: alice
                       email: alice@example.com
@@ -94,7 +101,7 @@ class MySqlThroughServerTest {
                 audit:
                   roll-seconds: 1
                 """.formatted(dir.resolve("data"), db.name(), db.host(), db.port(), db.user(), password,
-                AGENT, AGENT_PASSWORD, db.name(), REVIEWER_TOKEN));
+                AGENT, AGENT_PASSWORD, db.name(), TICKET_AGENT, AGENT_PASSWORD, db.name(), TICKET_AGENT, REVIEWER_TOKEN));
         server = CountersignServer.of(ConfigLoader.load(file, Map.of())).start();
         approvals = new ApprovalsClient(URI.create("http://127.0.0.1:" + server.adminAddress().getPort() + "/"), REVIEWER_TOKEN);
     }
@@ -109,14 +116,17 @@ class MySqlThroughServerTest {
     }
 
     /**
-     * MariaDB Connector/J through the proxy. jdbcCompliantTruncation=false: by default the driver's
-     * first statement is {@code set sql_mode=CONCAT(@@sql_mode,',STRICT_TRANS_TABLES'),NAMES utf8mb4},
-     * which the analysis calls UNANALYSABLE (a SET naming a function), so the shipped policy holds
-     * the login itself. Until the analysis settles that SET, agents on this driver set this option.
+     * MariaDB Connector/J through the proxy, with its defaults: its first statement,
+     * {@code set sql_mode=CONCAT(@@sql_mode,',STRICT_TRANS_TABLES'),NAMES utf8mb4}, is settled by the
+     * analysis's lexer as a session SET and runs unheld.
      */
     static Connection mariadb(String extra) throws SQLException {
-        return DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port() + "/" + db.name() + "?user=" + AGENT
-                + "&password=" + AGENT_PASSWORD + "&sslMode=disable&jdbcCompliantTruncation=false" + extra);
+        return mariadb(AGENT, db.name(), extra);
+    }
+
+    static Connection mariadb(String agent, String database, String extra) throws SQLException {
+        return DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port() + "/" + database + "?user=" + agent
+                + "&password=" + AGENT_PASSWORD + "&sslMode=disable" + extra);
     }
 
     @Test
@@ -180,13 +190,61 @@ class MySqlThroughServerTest {
     }
 
     @Test
-    void anAgentWithoutADatabaseIsToldWhichOnesItMayUse() {
-        assertThatThrownBy(() -> DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port() + "/?user=" + AGENT
-                + "&password=" + AGENT_PASSWORD + "&sslMode=disable&jdbcCompliantTruncation=false").close())
-                .isInstanceOfSatisfying(SQLException.class, e -> {
-                    assertThat(e.getErrorCode()).isEqualTo(1046);
-                    assertThat(e.getMessage()).contains("No database selected");
-                });
+    void anAgentWithoutADatabaseIsRoutedToItsOnlyBackend() throws Exception {
+        // MySQL clients often connect without a database; this agent reaches one backend, so it gets that one
+        try (Connection c = mariadb(AGENT, "", ""); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT DATABASE(), (SELECT name FROM customers WHERE id = 1)")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo(db.name());
+            assertThat(rs.getString(2)).isEqualTo("Ada");
+        }
+        // the same through the command-line client without -D
+        ProcessBuilder pb = new ProcessBuilder("mariadb", "-h", "127.0.0.1", "-P", String.valueOf(port()), "--protocol=tcp",
+                "--skip-ssl", "-u", AGENT, "-p" + AGENT_PASSWORD, "--batch", "--skip-column-names", "-e", "SELECT DATABASE()");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out.strip()).isEqualTo(db.name());
+    }
+
+    @Test
+    void ticketModeFailsAtOnceNamingTheRequestThenTheApprovedStatementRunsOnce() throws Exception {
+        String sql = "SELECT email FROM customers WHERE id = 2";
+        try (Connection c = mariadb(TICKET_AGENT, db.name(), ""); Statement s = c.createStatement()) {
+            String id = ticket(s, sql);
+            ApprovalRequest request = approvals.show(id);
+            assertThat(request.state()).isEqualTo(RequestState.PENDING);
+            assertThat(request.sql()).isEqualTo(sql);
+            approvals.approve(id, "once, for the ticket");
+            try (ResultSet rs = s.executeQuery(sql)) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("bo@example.com");
+            }
+            // the approval was used up: the same statement again is a new ticket
+            String again = ticket(s, sql);
+            assertThat(again).isNotEqualTo(id);
+            approvals.deny(again, "cleanup");
+            // the session is still good for ordinary work
+            try (ResultSet rs = s.executeQuery("SELECT name FROM customers WHERE id = 2")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("Bo");
+            }
+        }
+    }
+
+    /** Runs {@code sql}, expects ticket mode's immediate error and returns the request id it names. */
+    private static String ticket(Statement s, String sql) {
+        long t0 = System.nanoTime();
+        SQLException e = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class, () -> s.executeQuery(sql).close());
+        assertThat((Object) e).as("the ticket-mode statement failed at once").isNotNull();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+        assertThat(e.getErrorCode()).isEqualTo(1227);
+        assertThat(e.getMessage()).contains("held for approval (ticket mode): request ");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("request (\\S+?),").matcher(e.getMessage());
+        assertThat(m.find()).as("a request id in: " + e.getMessage()).isTrue();
+        return m.group(1);
     }
 
     @Test

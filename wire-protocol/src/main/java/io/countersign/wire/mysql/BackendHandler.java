@@ -36,6 +36,14 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             session.backendBroken(ctx.channel(), "it sent a malformed packet stream (" + e + ")");
             return;
         }
+        if (msg instanceof Frames f) {
+            if (ready) {
+                session.backendFrames(ctx.channel(), f.frames());
+            } else {
+                f.release();
+            }
+            return;
+        }
         if (!(msg instanceof Packet p)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -71,6 +79,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             case BackendLogin.Step.Wait w -> { }
             case BackendLogin.Step.Done d -> {
                 ready = true;
+                if (ctx.pipeline().get("framer") instanceof PacketDecoder decoder) {
+                    decoder.emitFrames();
+                }
                 session.backendReady(ctx.channel(), login);
             }
             case BackendLogin.Step.Failed f -> session.backendFailed(ctx.channel(), f.error());

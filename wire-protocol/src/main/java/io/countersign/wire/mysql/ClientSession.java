@@ -381,11 +381,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             case AgentAuthenticator.Route.Backend b -> {
                 BackendTarget t = b.target();
                 target = t;
-                String db = database == null ? null : (t.database() != null ? t.database() : database);
+                if (database == null) {
+                    // routed without a database name (the agent's only backend): the session is on that
+                    // backend under its name, and the backend's database is the current one
+                    database = t.name();
+                }
+                String db = t.database() != null ? t.database() : database;
                 BackendLogin login = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
                 Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
                         .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, MySqlListener.WATER_MARK)
                         .handler(new ChannelInitializer<>() {
                             @Override
                             protected void initChannel(Channel ch) {
@@ -517,8 +523,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 List<BoundParameter> params = ExecuteParameters.decode(payload, stmt);
-                boolean longData = java.util.Arrays.stream(stmt.longData).anyMatch(n -> n > 0);
-                java.util.Arrays.fill(stmt.longData, 0);
+                boolean longData = false;
+                for (int i = 0; i < stmt.longData.length; i++) {
+                    longData |= stmt.longData[i] > 0;
+                    stmt.longData[i] = 0;
+                }
                 gate(new Pending(p, command, request(stmt.sql, params, true), stmt, null, longData));
             }
             case COM_STMT_PREPARE -> {
@@ -908,15 +917,95 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             p.release(); // e.g. the backend's goodbye error before it closes an idle connection
             return;
         }
-        ByteBuf payload = p.payload();
         ResponseTracker.Kind kind;
         try {
-            kind = f.tracker.next(payload);
+            kind = f.tracker.next(p.payload());
         } catch (RuntimeException e) {
             p.release();
             backendBroken(ch, "its response could not be followed (" + e.getMessage() + ")");
             return;
         }
+        handle(f, p, kind);
+    }
+
+    /**
+     * A run of whole backend frames (see {@link Frames}). Result rows whose sequence id is the one
+     * the client expects next are passed through as they are: consecutive ones are copied to the
+     * client in one go, headers included, with no re-framing, no pipeline hop and no allocation per
+     * row (the one slice per row the observer reads is a plain view). Every other
+     * packet (metadata held for the column check, terminators, errors, anything renumbered) takes
+     * the per-packet path, in order.
+     */
+    void backendFrames(Channel ch, ByteBuf frames) {
+        int span = -1; // start of the rows not yet written to the client
+        try {
+            while (frames.isReadable()) {
+                int start = frames.readerIndex();
+                int length = frames.getUnsignedMediumLE(start);
+                int frameSeq = frames.getUnsignedByte(start + 3);
+                int end = start + 4 + length;
+                InFlight f = inflight;
+                if (ch != backend || f == null || f.tracker == null || phase == Phase.CLOSED) {
+                    span = writeSpan(frames, span, start);
+                    frames.readerIndex(end); // e.g. the backend's goodbye error before it closes an idle connection
+                    continue;
+                }
+                ByteBuf payload = frames.slice(start + 4, length);
+                ResponseTracker.Kind kind;
+                try {
+                    kind = f.tracker.next(payload);
+                } catch (RuntimeException e) {
+                    writeSpan(frames, span, start);
+                    backendBroken(ch, "its response could not be followed (" + e.getMessage() + ")");
+                    return;
+                }
+                frames.readerIndex(end);
+                if (kind == ResponseTracker.Kind.ROW && !f.silent && !f.discarding && f.heldMetadata == null
+                        && frameSeq == seq && !f.tracker.done()) {
+                    f.rows++;
+                    f.bytes += length + 4;
+                    if (f.observer != null) {
+                        f.observer.onRow(payload);
+                    }
+                    if (span < 0) {
+                        span = start;
+                    }
+                    seq = (seq + 1) & 0xFF;
+                    continue;
+                }
+                span = writeSpan(frames, span, start);
+                handle(f, new Packet(frameSeq, frames.retainedSlice(start + 4, length)), kind);
+            }
+            writeSpan(frames, span, frames.readerIndex());
+        } finally {
+            frames.release();
+        }
+    }
+
+    /**
+     * Queues the passed-through rows from {@code span} to {@code end}, if any, and returns -1 (no
+     * span). They are copied, frames and all, in one go into the outgoing batch rather than sent as
+     * slices of the receive buffer: a slice would pin the whole receive buffer (and the allocator's
+     * chunk under it) until the client has read it, and a client that stalls would then hold
+     * megabytes in the proxy instead of one batch.
+     */
+    private int writeSpan(ByteBuf frames, int span, int end) {
+        if (span >= 0 && end > span && phase != Phase.CLOSED) {
+            int length = end - span;
+            if (batch == null || batch.writableBytes() < length) {
+                writeBatch();
+                batch = client.alloc().ioBuffer(Math.max(BATCH_SIZE, length));
+            }
+            batch.writeBytes(frames, span, length);
+            if (!client.isWritable() && backend != null) {
+                backend.config().setAutoRead(false);
+            }
+        }
+        return -1;
+    }
+
+    private void handle(InFlight f, Packet p, ResponseTracker.Kind kind) {
+        ByteBuf payload = p.payload();
         if (f.tracker.status() >= 0) {
             serverStatus = f.tracker.status();
         }
@@ -1036,9 +1125,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private static ResultColumn columnDefinition(ByteBuf p) {
         ByteBuf b = p.duplicate();
-        Wire.readLenencString(b); // catalog
+        Wire.skipLenencString(b); // catalog
         String schema = Wire.readLenencString(b);
-        Wire.readLenencString(b); // table (alias)
+        Wire.skipLenencString(b); // table (alias)
         String orgTable = Wire.readLenencString(b);
         String name = Wire.readLenencString(b);
         String orgName = Wire.readLenencString(b);

@@ -14,6 +14,13 @@ record KillStatement(boolean queryOnly, long connectionId) {
         if (sql.length() > 64) {
             return null;
         }
+        int i = 0;
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        if (i == sql.length() || (sql.charAt(i) | 0x20) != 'k') {
+            return null; // not a KILL: skip the regular expression, this runs for every COM_QUERY
+        }
         Matcher m = KILL.matcher(sql);
         if (!m.matches()) {
             return null;

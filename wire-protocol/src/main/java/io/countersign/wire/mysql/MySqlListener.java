@@ -14,6 +14,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -66,6 +72,8 @@ public final class MySqlListener implements AutoCloseable {
     private KeyPair rsaKeys;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
+    private Class<? extends Channel> socketType = NioSocketChannel.class;
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
     private Channel serverChannel;
     private SslContext insecureBackendTls;
     private SslContext verifyingBackendTls;
@@ -93,11 +101,18 @@ public final class MySqlListener implements AutoCloseable {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("RSA is missing from this JDK; caching_sha2_password needs it", e);
         }
-        boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        workers = new MultiThreadIoEventLoopGroup(settings.eventLoopThreads(), NioIoHandler.newFactory());
-        Class<? extends ServerChannel> serverType = NioServerSocketChannel.class;
+        // the native epoll transport where there is one: fewer syscalls and wake-ups per round trip
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        socketType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        boss = new MultiThreadIoEventLoopGroup(1, io);
+        workers = new MultiThreadIoEventLoopGroup(settings.eventLoopThreads(), io);
+        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(serverType)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // a large result keeps flowing while up to 256 KiB wait for the agent; above that the
+                // backend's reads pause until it drains below 64 KiB
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -192,7 +207,7 @@ public final class MySqlListener implements AutoCloseable {
     }
 
     Class<? extends Channel> clientChannelType() {
-        return NioSocketChannel.class;
+        return socketType;
     }
 
     synchronized SslContext backendTls(BackendTarget t) {

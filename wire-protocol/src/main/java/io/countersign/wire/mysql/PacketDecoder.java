@@ -22,6 +22,7 @@ final class PacketDecoder extends ByteToMessageDecoder {
     private int partialLastSeq;
     private boolean failed;
     private boolean onePerCall = true;
+    private boolean frames;
 
     PacketDecoder(long maxPayload) {
         this.maxPayload = maxPayload;
@@ -38,6 +39,16 @@ final class PacketDecoder extends ByteToMessageDecoder {
      */
     void decodeAllAtOnce() {
         this.onePerCall = false;
+    }
+
+    /**
+     * The backend side's command phase: runs of whole frames come out as one {@link Frames} each
+     * (split packets still come out as {@link Packet}s), so a large result costs one slice per
+     * read instead of one per row. Implies decoding everything at once.
+     */
+    void emitFrames() {
+        this.onePerCall = false;
+        this.frames = true;
     }
 
     /** The bytes received after the last decoded packet (the start of a TLS handshake), handed over once. */
@@ -57,10 +68,25 @@ final class PacketDecoder extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
+        int run = -1; // start of a run of whole frames not yet emitted (frames mode)
         while (in.readableBytes() >= 4) {
             int ri = in.readerIndex();
             int length = in.getUnsignedMediumLE(ri);
             int seq = in.getUnsignedByte(ri + 3);
+            if (frames && partial == null && expected < 0 && length < Packet.MAX_FRAME) {
+                if (in.readableBytes() < 4 + length) {
+                    break;
+                }
+                if (run < 0) {
+                    run = ri;
+                }
+                in.skipBytes(4 + length);
+                continue;
+            }
+            if (run >= 0) {
+                out.add(new Frames(in.retainedSlice(run, ri - run)));
+                run = -1;
+            }
             int want = partial == null ? expected : (partialLastSeq + 1) & 0xFF;
             if (want >= 0 && seq != want) {
                 fail(in, out, new FrameError.OutOfOrder(want, seq));
@@ -95,6 +121,9 @@ final class PacketDecoder extends ByteToMessageDecoder {
             if (onePerCall) {
                 return;
             }
+        }
+        if (run >= 0) {
+            out.add(new Frames(in.retainedSlice(run, in.readerIndex() - run)));
         }
     }
 

@@ -45,6 +45,15 @@ final class Wire {
         return s;
     }
 
+    /** Skips a length-encoded string without decoding it. */
+    static void skipLenencString(ByteBuf b) {
+        long len = readLenenc(b);
+        if (len > 0) {
+            need(b, (int) len, "a length-encoded string");
+            b.skipBytes((int) len);
+        }
+    }
+
     static byte[] readLenencBytes(ByteBuf b) {
         long len = readLenenc(b);
         if (len < 0) {
