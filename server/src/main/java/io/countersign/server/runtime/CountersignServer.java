@@ -56,6 +56,7 @@ public final class CountersignServer implements AutoCloseable {
     private AdminHttpServer admin;
     private PostgresListener postgres;
     private volatile InetSocketAddress postgresAddress;
+    private io.countersign.tracking.AuditSqlEndpoint auditEndpoint;
     private MySqlListener mysql;
     private volatile InetSocketAddress mysqlAddress;
     private boolean closed;
@@ -110,13 +111,21 @@ public final class CountersignServer implements AutoCloseable {
             InetSocketAddress adminAddress = admin.start();
             log.info("admin HTTP on http://{}/ (healthz, readyz, metrics)", hostPort(adminAddress));
 
+            var sqlEndpoint = config.tracking().sqlEndpoint();
+            if (sqlEndpoint.enabled()) {
+                java.nio.file.Path auditDir = config.audit().directory() != null ? java.nio.file.Path.of(config.audit().directory())
+                        : config.dataPath().resolve("audit");
+                auditEndpoint = new io.countersign.tracking.AuditSqlEndpoint(auditDir, sqlEndpoint.threads(), sqlEndpoint.maxRows());
+                log.info("audit SQL endpoint: database {} over {} for {} analyst(s)", sqlEndpoint.database(), auditDir,
+                        sqlEndpoint.analysts().size());
+            }
             PostgresListenerConfig pg = config.listeners().postgres();
             postgres = PostgresListener.builder()
                     .bind(new InetSocketAddress(pg.host(), pg.port()))
                     .tls(sslContext(pg.tls()))
                     .requireTls(pg.tls() != null && pg.tls().required())
                     .authMethods(authMethods(pg))
-                    .authenticator(new ConfigAgentAuthenticator(config))
+                    .authenticator(new ConfigAgentAuthenticator(config).withAuditEndpoint(auditEndpoint == null ? null : auditEndpoint::open))
                     .gate(gate)
                     .listener(statements)
                     .metrics(metrics)
@@ -211,6 +220,9 @@ public final class CountersignServer implements AutoCloseable {
         }
         if (components != null) {
             components.close();
+        }
+        if (auditEndpoint != null) {
+            auditEndpoint.close();
         }
         gcMetrics.close();
         metrics.close();
