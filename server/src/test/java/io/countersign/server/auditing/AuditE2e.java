@@ -36,7 +36,7 @@ import java.util.Optional;
  * of the fixture's real PostgreSQL, an audit directory of the test's choosing, and DuckDB as the
  * independent reader of what the trail wrote.
  */
-final class AuditE2e {
+public final class AuditE2e {
 
     static final String INSTANCE = "audit-e2e";
     static final String OWNER = "dana@example.com";
@@ -116,12 +116,12 @@ final class AuditE2e {
         return DriverManager.getConnection(url(server.postgresAddress().getPort()));
     }
 
-    static ApprovalsClient reviewer(CountersignServer server, String name) {
+    public static ApprovalsClient reviewer(CountersignServer server, String name) {
         return new ApprovalsClient(URI.create("http://127.0.0.1:" + server.adminAddress().getPort()), "tok-" + name);
     }
 
     /** Waits until the REST API shows a pending request for exactly {@code sql}. */
-    static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
+    public static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
@@ -135,7 +135,7 @@ final class AuditE2e {
     }
 
     /** Every row of a DuckDB query as column name -> value (lists as Java lists, timestamps as DuckDB returns them). */
-    static List<Map<String, Object>> duckdb(String sql) throws SQLException {
+    public static List<Map<String, Object>> duckdb(String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             ResultSetMetaData md = rs.getMetaData();
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -155,17 +155,17 @@ final class AuditE2e {
     }
 
     /** {@code read_parquet(...)} over one record type's files ({@code statements}, {@code approvals}, {@code admin}). */
-    static String parquet(Path auditDir, String type) {
+    public static String parquet(Path auditDir, String type) {
         return "read_parquet('" + auditDir.resolve(type) + "/**/*.parquet', hive_partitioning=1)";
     }
 
-    record Cli(int exit, String out, String err) {}
+    public record Cli(int exit, String out, String err) {}
 
     /**
      * {@code countersign ARGS} in-process through {@link Countersign#commandLine()}. {@code audit verify}
      * prints its report on {@code System.out}, so that is captured too (test classes run one at a time).
      */
-    static synchronized Cli cli(String... args) {
+    public static synchronized Cli cli(String... args) {
         java.io.StringWriter out = new java.io.StringWriter();
         java.io.StringWriter err = new java.io.StringWriter();
         ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
