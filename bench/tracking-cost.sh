@@ -92,7 +92,7 @@ run() { # target mode clients round
         -h 127.0.0.1 -p "${PORT[$target]}" -U bench-agent "$DB" 2>&1) || { echo "$out" >&2; return 1; }
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
   txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
-  cpu_us=$(awk -v a="$cpu0" -v b="$(cpu_seconds "${PID[$target]}")" -v n="$txns" 'BEGIN {printf "%.1f", n > 0 ? (b-a)*1e6/n : 0}')
+  cpu_us=$(awk -v a="$cpu0" -v b="$(cpu_seconds "${PID[$target]}")" -v n="$txns" 'BEGIN {printf "%.1f", (n > 0 ? (b-a)*1e6/n : 0)}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$mode" "$clients" "$round" "$tps" "$cpu_us" >> "$results"
   echo "bench: $mode c=$clients $target round $round: tps=$tps cpu/txn=${cpu_us}us" >&2
 }
