@@ -61,7 +61,7 @@ public final class AuditSqlEndpoint implements AutoCloseable {
 
     private static final Pattern TRANSACTION = Pattern.compile(
             "(?is)\\s*(begin|start\\s+transaction|commit|end|rollback|abort)(\\s+(work|transaction))?(\\s+read\\s+only|\\s+isolation\\s+level\\s+[a-z ]+)?\\s*;?\\s*");
-    private static final Pattern SET = Pattern.compile("(?is)\\s*set\\s+(session\\s+|local\\s+)?([a-z_]+)\\s*(=|\\s+to\\s+|\\s+)(.*?);?\\s*");
+    private static final Pattern SET = Pattern.compile("(?is)\\s*set\\s+(session\\s+|local\\s+)?([a-z_]+)\\s*(=|\\s+to\\s+|\\s+)([^;]*);?\\s*");
     /** Session settings drivers send at connect; accepted and ignored, since the endpoint's output settings are fixed. */
     private static final Set<String> CLIENT_SETTINGS = Set.of("extra_float_digits", "application_name", "client_encoding",
             "datestyle", "intervalstyle", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "search_path");

@@ -211,6 +211,8 @@ class AuditSqlEndpointTest {
             "CHECKPOINT",
             "EXPLAIN ANALYZE DELETE FROM statements",
             "SELECT 1; DROP VIEW statements",
+            "SET application_name = 'x'; DROP VIEW statements",
+            "BEGIN; DROP VIEW statements",
     })
     void writesSettingsAndOtherNonQueriesAreRefusedAndTheSessionGoesOn(String sql) throws Exception {
         try (Connection c = analyst(""); Statement s = c.createStatement()) {
