@@ -161,6 +161,10 @@ class AuditSqlEndpointTest {
         try (Connection c = analyst("&prepareThreshold=2");
              PreparedStatement p = c.prepareStatement("SELECT count(*) AS n, sum(rows_returned) AS total, max(started) AS last, "
                      + "avg(rows_returned) AS mean, bool_or(row_keys_capped) AS capped FROM statements WHERE agent = ? AND rows_returned >= ?")) {
+            // Describe of the statement before any execution: its columns and parameters
+            assertThat(p.getMetaData().getColumnCount()).isEqualTo(5);
+            assertThat(p.getMetaData().getColumnTypeName(3)).isEqualTo("timestamptz");
+            assertThat(p.getParameterMetaData().getParameterCount()).isEqualTo(2);
             for (int i = 0; i < 6; i++) {
                 p.setString(1, "alice-bot");
                 p.setInt(2, 1);
