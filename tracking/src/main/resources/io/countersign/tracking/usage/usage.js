@@ -22,7 +22,21 @@ async function load() {
   fill('agents', body.agents, (r) => [cell(r.agent, 'agent'), num(r.statements), num(r.rows_read), num(r.rows_written), num(r.tables), time(r.first_seen), time(r.last_seen)], 'agent');
   fill('tables', body.tables, (r) => [cell(r.table, 'table'), num(r.statements), num(r.rows_read), num(r.rows_written), cell(r.agents.join(', '))], 'table');
   fill('usage-rows', body.usage, (r) => [cell(r.agent), cell(r.table), num(r.statements), num(r.rows_read), num(r.rows_written), time(r.first_seen), time(r.last_seen)]);
-  chart(body.timeline, body.bucket);
+  chart(slots(body.timeline, body.bucket, body.since, body.until), body.bucket);
+}
+
+// Every bucket of the window, empty ones included, so the x axis is time (sparse points when there would be too many).
+function slots(points, bucket, since, until) {
+  const step = bucket === 'day' ? 86400000 : 3600000;
+  const start = Math.floor(Date.parse(since) / step) * step;
+  const end = Date.parse(until);
+  if ((end - start) / step > 400) return points;
+  const byTime = new Map(points.map((p) => [Date.parse(p.bucket), p]));
+  const out = [];
+  for (let t = start; t < end; t += step) {
+    out.push(byTime.get(t) || { bucket: new Date(t).toISOString(), statements: 0, rows_read: 0, rows_written: 0 });
+  }
+  return out;
 }
 
 function cell(text, cls) {
@@ -83,13 +97,15 @@ function chart(points, bucket) {
   points.forEach((p, i) => {
     const bh = (h * p.statements) / maxS;
     const x = L + i * step;
-    const bar = el('rect', { x: x + step * 0.15, y: T + h - bh, width: Math.max(1, step * 0.7), height: bh, class: 'bar',
-      'data-bucket': p.bucket, 'data-statements': p.statements, 'data-rows': rows[i] });
-    bar.appendChild(el('title', {}, `${label(p.bucket, bucket)}: ${p.statements} statements, ${p.rows_read} rows read, ${p.rows_written} written`));
-    svg.appendChild(bar);
+    if (p.statements > 0) { // empty buckets keep their place on the time axis but draw no bar
+      const bar = el('rect', { x: x + step * 0.15, y: T + h - bh, width: Math.max(1, step * 0.7), height: bh, class: 'bar',
+        'data-bucket': p.bucket, 'data-statements': p.statements, 'data-rows': rows[i] });
+      bar.appendChild(el('title', {}, `${label(p.bucket, bucket)}: ${p.statements} statements, ${p.rows_read} rows read, ${p.rows_written} written`));
+      svg.appendChild(bar);
+    }
     const cx = x + step / 2, cy = T + h - (h * rows[i]) / maxR;
     path += (i === 0 ? 'M' : 'L') + cx.toFixed(1) + ' ' + cy.toFixed(1) + ' ';
-    svg.appendChild(el('circle', { cx: cx, cy: cy, r: 3, class: 'dot' }));
+    if (rows[i] > 0) svg.appendChild(el('circle', { cx: cx, cy: cy, r: 3, class: 'dot' }));
     if (points.length <= 12 || i % Math.ceil(points.length / 12) === 0) {
       svg.appendChild(el('text', { x: cx, y: T + h + 16, 'text-anchor': 'middle' }, label(p.bucket, bucket)));
     }
