@@ -35,9 +35,16 @@ public final class AuditViews {
 
     /** Creates (or replaces) the four views in {@code duckdb} over the files under {@code auditDir}. */
     public static void create(Connection duckdb, Path auditDir) throws SQLException {
-        UsageReports files = new UsageReports(auditDir);
         try (Statement s = duckdb.createStatement()) {
             s.execute("SET TimeZone = 'UTC'");
+        }
+        createViews(duckdb, auditDir);
+    }
+
+    /** The views alone, for a connection whose settings are already fixed (the SQL endpoint sets UTC itself, then locks them). */
+    static void createViews(Connection duckdb, Path auditDir) throws SQLException {
+        UsageReports files = new UsageReports(auditDir);
+        try (Statement s = duckdb.createStatement()) {
             source(s, files, "statements", STATEMENT_COLUMNS);
             source(s, files, "approvals", APPROVAL_COLUMNS);
             s.execute("""

@@ -36,6 +36,8 @@ public final class TrackedStatement implements ResultObserver {
     private final List<StatementAnalysis> analyses;
     private final List<BoundParameter> parameters;
     private final KeyCollector keys;
+    /** Result tracking switched off in the settings: count rows and bytes only. */
+    private final boolean off;
 
     private ResultFormats formats = ResultFormats.ALL_TEXT;
     private final LinkedHashSet<String> resultColumns = new LinkedHashSet<>();
@@ -61,6 +63,10 @@ public final class TrackedStatement implements ResultObserver {
         this.analyses = List.copyOf(analyses);
         this.parameters = List.copyOf(parameters);
         this.keys = new KeyCollector(settings.keyCap(), settings.keyHasher());
+        this.off = !settings.enabled();
+        if (off) {
+            keys.markCapped(); // nothing is keyed: the (empty) key list must not look complete
+        }
     }
 
     TrackedStatement unknownFormats(boolean unknown) {
@@ -86,6 +92,9 @@ public final class TrackedStatement implements ResultObserver {
     @Override
     public ProtocolError onColumns(List<ResultColumn> columns) {
         columnsSeen = true;
+        if (off) {
+            return null;
+        }
         ColumnResolver resolver = tracker.resolver();
         ColumnRef[] refs = new ColumnRef[columns.size()];
         int[] types = new int[columns.size()];
@@ -149,6 +158,9 @@ public final class TrackedStatement implements ResultObserver {
     public void onRow(ByteBuf row) {
         rows++;
         bytes += row.readableBytes() + (protocol == Protocol.POSTGRESQL ? 5 : 4);
+        if (off) {
+            return;
+        }
         if (!columnsSeen) {
             // Rows of a result whose columns the session never showed: they may carry keys we cannot see.
             keys.markCapped();
@@ -289,7 +301,7 @@ public final class TrackedStatement implements ResultObserver {
         }
         long affected = completion.rowsAffected();
         // Without RETURNING, a write's keys come from its WHERE, claimed only when the affected count proves them.
-        if (analyses.size() == 1 && completion.error() == null && affected >= 0) {
+        if (!off && analyses.size() == 1 && completion.error() == null && affected >= 0) {
             StatementAnalysis a = analyses.get(0);
             if (!a.tablesWritten().isEmpty()) {
                 WhereKeyMatcher.match(a.sql(), parameters, a.tablesWritten(), tracker.resolver())

@@ -178,6 +178,41 @@ public final class UsageReports {
         return query("approvals", sql, "state", "reviewer", "requests", "median_decision_seconds");
     }
 
+    /**
+     * Per agent, each statement once (whatever the number of tables it touched): statements, rows
+     * read and written, distinct tables, first and last time. Statements that never ran are left out.
+     */
+    public ReportTable agents(TimeRange range) {
+        String sql = """
+                SELECT agent, count(*) AS statements, CAST(sum(coalesce(rows_returned, 0)) AS BIGINT) AS rows_read,
+                       CAST(sum(greatest(coalesce(rows_affected, 0), 0)) AS BIGINT) AS rows_written,
+                       CAST(len(list_distinct(flatten(list(list_concat(tables_read, tables_written))))) AS BIGINT) AS tables,
+                       min(started) AS first_seen, max(started) AS last_seen
+                  FROM %s
+                 WHERE %s AND coalesce(decision, '') NOT IN %s
+                 GROUP BY agent
+                 ORDER BY agent
+                """.formatted(statements(), window(range), NOT_RUN);
+        return query("agents", sql, "agent", "statements", "rows_read", "rows_written", "tables", "first_seen", "last_seen");
+    }
+
+    /** Statements and rows per {@code hour} or {@code day} (UTC), for the console's chart; empty buckets are left out. */
+    public ReportTable timeline(TimeRange range, String bucket) {
+        if (!bucket.equals("hour") && !bucket.equals("day")) {
+            throw new IllegalArgumentException("bucket '" + bucket + "' is not hour or day");
+        }
+        String sql = """
+                SELECT date_trunc('%s', started) AS bucket, count(*) AS statements,
+                       CAST(sum(coalesce(rows_returned, 0)) AS BIGINT) AS rows_read,
+                       CAST(sum(greatest(coalesce(rows_affected, 0), 0)) AS BIGINT) AS rows_written
+                  FROM %s
+                 WHERE %s AND coalesce(decision, '') NOT IN %s
+                 GROUP BY 1
+                 ORDER BY 1
+                """.formatted(bucket, statements(), window(range), NOT_RUN);
+        return query("timeline", sql, "bucket", "statements", "rows_read", "rows_written");
+    }
+
     /** One agent's statements in time order: what it ran, how it was decided, what it touched. */
     public ReportTable agent(String agent, TimeRange range) {
         String sql = """

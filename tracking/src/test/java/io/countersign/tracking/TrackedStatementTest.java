@@ -71,6 +71,32 @@ class TrackedStatementTest {
     }
 
     @Test
+    void trackingSwitchedOffCountsRowsButKeysNothingAndSaysTheKeyListIsIncomplete() throws Exception {
+        String sql = "SELECT id, email FROM customers WHERE id <= 3 ORDER BY id";
+        RawPgClient.Result r = pg.query(sql).get(0);
+        StatementUsage u = replay(track(tracker(TrackingSettings.DEFAULTS.withEnabled(false)
+                .withSensitiveColumns(java.util.Set.of("public.customers.email"))), "a1",
+                TrackingFixture.analysis(sql, "SELECT", java.util.Set.of("public.customers"), java.util.Set.of(),
+                        java.util.Set.of("public.customers.id", "public.customers.email"), java.util.Set.of()), List.of()), r, T);
+        assertThat(u.rowsReturned()).isEqualTo(3);
+        assertThat(u.bytes()).isEqualTo(r.rows().stream().mapToLong(b -> b.length + 5).sum());
+        assertThat(u.tablesRead()).containsExactly("public.customers");
+        assertThat(u.resultColumns()).isEmpty();
+        assertThat(u.keys()).isEmpty();
+        assertThat(u.keysCapped()).as("no keys is not the same as complete").isTrue();
+        // the analysis' columns still name the sensitive read
+        assertThat(u.sensitiveColumnsRead()).containsExactly("public.customers.email");
+
+        String update = "UPDATE customers SET name = name WHERE id = 2";
+        StatementUsage w = replay(track(tracker(TrackingSettings.DEFAULTS.withEnabled(false)), "a1",
+                TrackingFixture.analysis(update, "UPDATE", java.util.Set.of("public.customers"), java.util.Set.of("public.customers"),
+                        java.util.Set.of("public.customers.id"), java.util.Set.of("public.customers.name")), List.of()), pg.query(update).get(0), T);
+        assertThat(w.rowsAffected()).isEqualTo(1);
+        assertThat(w.keys()).isEmpty();
+        assertThat(w.keysCapped()).isTrue();
+    }
+
+    @Test
     void resultWithoutTheKeyKeepsNoKeysAndExpressionsStayUnmapped() throws Exception {
         String sql = "SELECT email, upper(name) AS shout FROM customers WHERE id IN (4, 5)";
         StatementUsage u = replay(track(tracker(), "a1", read(sql, "public.customers"), List.of()), pg.query(sql).get(0), T);

@@ -6,6 +6,7 @@ import io.countersign.server.config.CountersignConfig;
 import io.countersign.server.config.ScramVerifier;
 import io.countersign.wire.spi.AgentAuthenticator;
 import io.countersign.wire.spi.AgentCredential;
+import io.countersign.wire.spi.LocalDatabase;
 import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.ProtocolError;
 import io.countersign.wire.spi.TokenVerifier;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Agents and routes from the config, for the listener of one wire protocol: a PostgreSQL session
@@ -26,6 +28,10 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
     private final Map<String, BackendConfig> backends = new LinkedHashMap<>();
     private final Map<String, BackendConfig> otherProtocol = new LinkedHashMap<>();
     private final Protocol protocol;
+    /** Analysts of the audit endpoint (PostgreSQL listener only), and the database name it answers to. */
+    private final Map<String, AgentCredential> analysts = new LinkedHashMap<>();
+    private final String auditDatabase;
+    private Function<String, LocalDatabase> auditSessions;
 
     /** For the PostgreSQL listener. */
     public ConfigAgentAuthenticator(CountersignConfig config) {
@@ -61,11 +67,25 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
                     ? ScramVerifier.parse(a.scram())
                     : new AgentCredential.Password(a.password()));
         }
+        var endpoint = config.tracking().sqlEndpoint();
+        auditDatabase = endpoint.enabled() && protocol == Protocol.POSTGRESQL ? endpoint.database() : null;
+        if (auditDatabase != null) {
+            endpoint.analysts().forEach(a -> analysts.put(a.name(), a.scram() != null
+                    ? ScramVerifier.parse(a.scram())
+                    : new AgentCredential.Password(a.password())));
+        }
+    }
+
+    /** Serves analysts' sessions on the audit database with {@code sessions} (one {@link LocalDatabase} per session). */
+    public ConfigAgentAuthenticator withAuditEndpoint(Function<String, LocalDatabase> sessions) {
+        this.auditSessions = sessions;
+        return this;
     }
 
     @Override
     public Optional<AgentCredential> credentialFor(String user) {
-        return Optional.ofNullable(credentials.get(user));
+        AgentCredential c = credentials.get(user);
+        return Optional.ofNullable(c != null ? c : analysts.get(user));
     }
 
     /** The configured agent, for components that need its owner or groups. */
@@ -76,6 +96,15 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
     @Override
     public Route route(String agent, String database) {
         AgentConfig a = agents.get(agent);
+        if (a == null && analysts.containsKey(agent)) {
+            return analystRoute(agent, database);
+        }
+        if (a != null && auditDatabase != null && auditDatabase.equals(database)) {
+            return new Route.Refused(new ProtocolError("42501", 1044,
+                    "agent \"" + agent + "\" may not read the audit: database \"" + database + "\" is for analysts only",
+                    "Countersign's audit records what agents do, so no agent may query it; connect as an analyst "
+                            + "listed in tracking.sql-endpoint.analysts."));
+        }
         if (a == null) {
             // Only reachable if a session routes without authenticating first: refuse like a failed login.
             return new Route.Refused(new ProtocolError("28000", 1045,
@@ -118,6 +147,19 @@ public final class ConfigAgentAuthenticator implements AgentAuthenticator {
                             + ". To allow this one, add \"" + database + "\" to the agent's backends in the Countersign config."));
         }
         return new Route.Backend(backend.target());
+    }
+
+    private Route analystRoute(String analyst, String database) {
+        if (!auditDatabase.equals(database)) {
+            return new Route.Refused(new ProtocolError("28000", 1044,
+                    "analyst \"" + analyst + "\" may connect only to database \"" + auditDatabase + "\", not \"" + database + "\"",
+                    "analysts read the audit; use dbname=" + auditDatabase + "."));
+        }
+        if (auditSessions == null) {
+            return new Route.Refused(new ProtocolError("57P03", 1053,
+                    "the audit database \"" + auditDatabase + "\" is not being served by this Countersign", null));
+        }
+        return new Route.Local(auditSessions.apply(analyst));
     }
 
     private String reachable(AgentConfig a) {

@@ -34,6 +34,10 @@ public final class Demo implements AutoCloseable {
 
     public static final String AGENT = "demo-agent";
     public static final String AGENT_PASSWORD = "demo-agent-pw";
+
+    /** The analyst who may query the audit as SQL ({@code dbname=countersign_audit}); agents never can. */
+    public static final String ANALYST = "analyst";
+    public static final String ANALYST_PASSWORD = "analyst-demo-password";
     public static final String AGENT_OWNER = "dana@example.com";
     public static final String DATABASE = DemoDatabase.DATABASE;
     /** The MySQL backend's name: the same as the PostgreSQL one; agents pick by the listener they connect to. */
@@ -202,7 +206,9 @@ public final class Demo implements AutoCloseable {
                 new ApprovalsConfig(null, "demo", admin == 0 ? null : "http://127.0.0.1:" + admin + "/console/", null, reviewers),
                 // short rolls so that reports and DuckDB see a statement within seconds
                 new AuditSettings(null, null, null, null, null, 5, null),
-                null, null, null);
+                new io.countersign.server.config.TrackingConfig(null, null, null, new io.countersign.server.config.SqlEndpointConfig(
+                        true, null, List.of(new io.countersign.server.config.AnalystConfig(ANALYST, ANALYST_PASSWORD, null)), null, null)),
+                null, null);
     }
 
     public InetSocketAddress postgresAddress() {
@@ -254,7 +260,13 @@ public final class Demo implements AutoCloseable {
                 + " user=" + AGENT + " dbname=" + DATABASE + " sslmode=require\"";
     }
 
-    /** What the demo prints once it is up. */
+    /** The psql command line that connects as the analyst to the read-only audit database. */
+    public String analystPsqlCommand() {
+        return "PGPASSWORD=" + ANALYST_PASSWORD + " psql \"host=127.0.0.1 port=" + postgresAddress().getPort()
+                + " user=" + ANALYST + " dbname=countersign_audit sslmode=require\"";
+    }
+
+        /** What the demo prints once it is up. */
     public String instructions() {
         int port = postgresAddress().getPort();
         String admin = "http://127.0.0.1:" + adminAddress().getPort();
@@ -286,6 +298,9 @@ public final class Demo implements AutoCloseable {
                 "Audit trail (Parquet, readable a few seconds after each statement): " + server.config().dataPath().resolve("audit"),
                 "  ./countersign report usage --audit-dir " + server.config().dataPath().resolve("audit"),
                 "  ./countersign audit verify " + server.config().dataPath().resolve("audit"),
+                "Query it with SQL as the analyst (any PostgreSQL client; views statements, approvals, usage_by_agent_table, rows_touched):",
+                "  " + analystPsqlCommand() + " -c 'SELECT * FROM usage_by_agent_table'",
+                "Usage page: " + admin + "/console/usage/  (sign in with a reviewer token)",
                 "",
                 "Admin endpoints:",
                 "  " + admin + "/healthz",

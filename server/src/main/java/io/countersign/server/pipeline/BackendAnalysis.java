@@ -131,7 +131,33 @@ public final class BackendAnalysis implements AutoCloseable {
             if (table == null || col == null) {
                 return Optional.empty();
             }
-            return Optional.of(new CatalogColumn(new ColumnRef(table.schema(), table.name(), col.name()), 0));
+            return Optional.of(new CatalogColumn(new ColumnRef(table.schema(), table.name(), col.name()),
+                    dialect == Dialect.MYSQL ? 0 : pgTypeOid(col.type())));
+        }
+
+        /**
+         * The type OID of a PostgreSQL key column, from the catalog's format_type text. Tracking needs it
+         * to read a key whose format the session does not know (pgjdbc's extended protocol): without it
+         * every such key is "uncertain" and the statement's key list is marked incomplete.
+         */
+        private static int pgTypeOid(String formatType) {
+            if (formatType == null) {
+                return 0;
+            }
+            String t = formatType.toLowerCase(java.util.Locale.ROOT);
+            int paren = t.indexOf('(');
+            return switch (paren < 0 ? t : t.substring(0, paren).strip()) {
+                case "smallint" -> 21;
+                case "integer" -> 23;
+                case "bigint" -> 20;
+                case "oid" -> 26;
+                case "uuid" -> 2950;
+                case "text" -> 25;
+                case "character varying" -> 1043;
+                case "character" -> 1042;
+                case "name" -> 19;
+                default -> 0;
+            };
         }
 
         @Override

@@ -37,7 +37,7 @@ public final class Pipeline implements AutoCloseable {
         this.metrics = metrics;
         this.analyzer = new SqlAnalyzer(config.analysis().analyzerConfig());
         this.counters = new UsageCounters(metrics);
-        TrackingSettings tracking = TrackingSettings.DEFAULTS.withKeyCap(config.tracking().keyCap());
+        TrackingSettings tracking = TrackingSettings.DEFAULTS.withKeyCap(config.tracking().keyCap()).withEnabled(config.tracking().enabled());
         if (config.tracking().keyHmacKey() != null) {
             tracking = tracking.withKeyHasher(new KeyHasher(config.tracking().keyHmacKey().getBytes(StandardCharsets.UTF_8)));
         }

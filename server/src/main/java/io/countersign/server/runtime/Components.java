@@ -138,6 +138,10 @@ public final class Components implements AutoCloseable {
             AuditingListener listener = new AuditingListener(pipeline, approvals, audit, new StatementLog());
             admin.mount("/api/", new ApprovalsApi(approvals, reviewerAuthenticator(config, reviewers, admin, consoleUrl, data)));
             admin.mount("/console", new ConsoleHandler());
+            // the usage page and its data (tracking, over the audit's files), with the approvals API's reviewer tokens
+            var usage = new io.countersign.tracking.UsageApi(audit != null ? audit.config().directory() : data.resolve("audit"), reviewers);
+            admin.mount("/api/usage", usage);
+            admin.mount("/console/usage", usage);
             Components components = new Components(audit, approvals, holder, pipeline, gate, listener, consoleUrl);
             components.retention = retention;
             if (config.slack() != null) {

@@ -56,6 +56,7 @@ public final class CountersignServer implements AutoCloseable {
     private AdminHttpServer admin;
     private PostgresListener postgres;
     private volatile InetSocketAddress postgresAddress;
+    private io.countersign.tracking.AuditSqlEndpoint auditEndpoint;
     private MySqlListener mysql;
     private volatile InetSocketAddress mysqlAddress;
     private boolean closed;
@@ -113,6 +114,14 @@ public final class CountersignServer implements AutoCloseable {
             InetSocketAddress adminAddress = admin.start();
             log.info("admin HTTP on http://{}/ (healthz, readyz, metrics)", hostPort(adminAddress));
 
+            var sqlEndpoint = config.tracking().sqlEndpoint();
+            if (sqlEndpoint.enabled()) {
+                java.nio.file.Path auditDir = config.audit().directory() != null ? java.nio.file.Path.of(config.audit().directory())
+                        : config.dataPath().resolve("audit");
+                auditEndpoint = new io.countersign.tracking.AuditSqlEndpoint(auditDir, sqlEndpoint.threads(), sqlEndpoint.maxRows());
+                log.info("audit SQL endpoint: database {} over {} for {} analyst(s)", sqlEndpoint.database(), auditDir,
+                        sqlEndpoint.analysts().size());
+            }
             agentTokens = ConfigAgentAuthenticator.tokenVerifier(config);
             PostgresListenerConfig pg = config.listeners().postgres();
             if (pg != null) {
@@ -121,7 +130,8 @@ public final class CountersignServer implements AutoCloseable {
                         .tls(sslContext(pg.tls()))
                         .requireTls(pg.tls() != null && pg.tls().required())
                         .authMethods(authMethods(pg))
-                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.POSTGRESQL, agentTokens))
+                        .authenticator(new ConfigAgentAuthenticator(config, Protocol.POSTGRESQL, agentTokens)
+                                .withAuditEndpoint(auditEndpoint == null ? null : auditEndpoint::open))
                         .gate(gate)
                         .listener(statements)
                         .metrics(metrics)
@@ -221,6 +231,9 @@ public final class CountersignServer implements AutoCloseable {
         }
         if (agentTokens != null) {
             agentTokens.close();
+        }
+        if (auditEndpoint != null) {
+            auditEndpoint.close();
         }
         gcMetrics.close();
         metrics.close();

@@ -116,12 +116,12 @@ public final class AuditE2e {
         return DriverManager.getConnection(url(server.postgresAddress().getPort()));
     }
 
-    static ApprovalsClient reviewer(CountersignServer server, String name) {
+    public static ApprovalsClient reviewer(CountersignServer server, String name) {
         return new ApprovalsClient(URI.create("http://127.0.0.1:" + server.adminAddress().getPort()), "tok-" + name);
     }
 
     /** Waits until the REST API shows a pending request for exactly {@code sql}. */
-    static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
+    public static ApprovalRequest awaitPending(CountersignServer server, String sql) throws InterruptedException {
         ApprovalsClient c = reviewer(server, "alice");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
@@ -159,13 +159,13 @@ public final class AuditE2e {
         return "read_parquet('" + auditDir.resolve(type) + "/**/*.parquet', hive_partitioning=1)";
     }
 
-    record Cli(int exit, String out, String err) {}
+    public record Cli(int exit, String out, String err) {}
 
     /**
      * {@code countersign ARGS} in-process through {@link Countersign#commandLine()}. {@code audit verify}
      * prints its report on {@code System.out}, so that is captured too (test classes run one at a time).
      */
-    static synchronized Cli cli(String... args) {
+    public static synchronized Cli cli(String... args) {
         java.io.StringWriter out = new java.io.StringWriter();
         java.io.StringWriter err = new java.io.StringWriter();
         ByteArrayOutputStream sysOut = new ByteArrayOutputStream();

@@ -106,6 +106,35 @@ class DemoTest {
     }
 
     @Test
+    void afterAnAgentsQueryTheUsageReportAndTheAnalystsPsqlLineShowItWithRowKeys(@TempDir Path dir) throws Exception {
+        Psql r = psql(dir, "SELECT id, name FROM customers WHERE id IN (11, 12) ORDER BY id");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(demo.instructions()).contains(demo.analystPsqlCommand()).contains("/console/usage/");
+        // the printed command line, as a person would paste it; the audit shows a statement once its file rolls (5 s in the demo)
+        String keys = "";
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(40).toNanos();
+        while (!keys.equals("11\n12\n") && System.nanoTime() < deadline) {
+            Process p = new ProcessBuilder("bash", "-c", demo.analystPsqlCommand() + " -X -At").start();
+            try (var in = p.getOutputStream()) {
+                in.write("SELECT \"key\" FROM rows_touched WHERE agent = 'demo-agent' AND \"table\" = 'public.customers' AND \"key\" IN ('11', '12') ORDER BY 1;\n"
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+            keys = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(err).isZero();
+            if (!keys.equals("11\n12\n")) {
+                Thread.sleep(500);
+            }
+        }
+        assertThat(keys).isEqualTo("11\n12\n");
+        var report = io.countersign.server.auditing.AuditE2e.cli("report", "usage", "--audit-dir",
+                demo.server().config().dataPath().resolve("audit").toString(), "--format", "csv");
+        assertThat(report.exit()).as(report.err()).isZero();
+        assertThat(report.out()).contains("demo-agent,public.customers,");
+    }
+
+    @Test
     void psqlRunsSelectOneThroughTheProxy(@TempDir Path dir) throws Exception {
         Psql r = psql(dir, "SELECT 1");
         assertThat(r.exit()).as(r.err()).isZero();

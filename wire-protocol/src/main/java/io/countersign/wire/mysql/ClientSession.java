@@ -378,6 +378,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 sendError(r.error());
                 close();
             }
+            case AgentAuthenticator.Route.Local l -> {
+                // a database Countersign serves itself speaks only the PostgreSQL protocol
+                l.database().close();
+                sendError(new ProtocolError("42000", 1044, "database '" + database + "' is served only over Countersign's PostgreSQL listener",
+                        "connect to it with a PostgreSQL client (psql, pgjdbc)"));
+                close();
+            }
             case AgentAuthenticator.Route.Backend b -> {
                 BackendTarget t = b.target();
                 target = t;

@@ -30,7 +30,7 @@ final class FrontendHandler extends PgFramer {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
     private static final int MAX_STARTUP = 10_000;
 
-    private enum Phase { STARTUP, SASL_INITIAL, SASL_FINAL, MD5, CLEARTEXT, TOKEN, VERIFYING, RELAY }
+    private enum Phase { STARTUP, SASL_INITIAL, SASL_FINAL, MD5, CLEARTEXT, TOKEN, VERIFYING, RELAY, LOCAL }
 
     private final PostgresListener.Runtime runtime;
     private Phase phase = Phase.STARTUP;
@@ -42,6 +42,7 @@ final class FrontendHandler extends PgFramer {
     private Scram.Server scram;
     private byte[] md5Salt;
     private RelaySession session;
+    private LocalSession local;
     private boolean counted;
 
     FrontendHandler(PostgresListener.Runtime runtime) {
@@ -67,6 +68,7 @@ final class FrontendHandler extends PgFramer {
     protected void onMessage(ChannelHandlerContext ctx, ByteBuf buf, int index, int size) {
         switch (phase) {
             case RELAY -> session.fromClient(buf, index, size);
+            case LOCAL -> local.fromClient(buf, index, size);
             case STARTUP -> startupPacket(ctx, buf, index, size);
             default -> authMessage(ctx, buf, index, size);
         }
@@ -343,6 +345,13 @@ final class FrontendHandler extends PgFramer {
                 ctx.writeAndFlush(PgOut.error(ctx.alloc(), "FATAL", r.error())).addListener(ChannelFutureListener.CLOSE);
                 stopped = true;
             }
+            case AgentAuthenticator.Route.Local l -> {
+                ctx.write(PgOut.auth(ctx.alloc(), 0, null));
+                local = new LocalSession(ctx.channel(), l.database());
+                phase = Phase.LOCAL;
+                maxLength = LocalSession.MAX_MESSAGE;
+                local.start();
+            }
             case AgentAuthenticator.Route.Backend b -> {
                 ctx.write(PgOut.auth(ctx.alloc(), 0, null));
                 ctx.flush();
@@ -423,6 +432,9 @@ final class FrontendHandler extends PgFramer {
         }
         if (session != null) {
             session.clientClosed();
+        }
+        if (local != null) {
+            local.clientClosed();
         }
         super.channelInactive(ctx);
     }

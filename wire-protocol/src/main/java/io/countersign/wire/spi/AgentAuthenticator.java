@@ -13,12 +13,14 @@ public interface AgentAuthenticator {
 
     /**
      * After successful authentication: the backend for this agent and database, or an error
-     * (for example, the agent may not reach that database).
+     * (for example, the agent may not reach that database), or a database Countersign serves itself.
      */
     Route route(String agent, String database);
 
     sealed interface Route {
         record Backend(BackendTarget target) implements Route {}
         record Refused(ProtocolError error) implements Route {}
+        /** Countersign answers the session itself (PostgreSQL listener only); the listener closes it with the session. */
+        record Local(LocalDatabase database) implements Route {}
     }
 }
