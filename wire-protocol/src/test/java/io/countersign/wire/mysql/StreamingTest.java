@@ -9,6 +9,8 @@ import io.netty.util.ResourceLeakDetector;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -71,30 +73,26 @@ class StreamingTest {
     }
 
     @Test
-    void pointSelectRoundTripsAddLittle() throws Exception {
-        long direct = pointSelects(proxy.directConnectorJ(""));
-        long proxied = pointSelects(proxy.connectorJ(""));
-        System.out.printf("3000 point selects: direct %d ms, through Countersign %d ms (%.2f of direct throughput)%n",
-                direct / 1_000_000, proxied / 1_000_000, (double) direct / proxied);
-        assertThat(proxied).isLessThan(direct * 3);
+    void preparedPointSelectsAnswerAsDirectly() throws Exception {
+        // Speed is proved in bench/sysbench.sh; here the binary-protocol round trips must agree.
+        List<Long> direct = pointSelects(proxy.directConnectorJ(""));
+        List<Long> proxied = pointSelects(proxy.connectorJ(""));
+        assertThat(proxied).hasSize(3000).isEqualTo(direct);
     }
 
-    private static long pointSelects(Connection c) throws Exception {
+    private static List<Long> pointSelects(Connection c) throws Exception {
+        List<Long> doubled = new ArrayList<>();
         try (c; var ps = c.prepareStatement("SELECT seq, seq * 2 FROM seq_1_to_100000 WHERE seq = ?")) {
-            for (int i = 1; i <= 300; i++) { // warm-up
-                ps.setInt(1, i);
-                ps.executeQuery().close();
-            }
-            long start = System.nanoTime();
             for (int i = 1; i <= 3000; i++) {
                 ps.setInt(1, i);
                 try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    assertThat(rs.getLong(2)).isEqualTo(2L * i);
+                    assertThat(rs.next()).isTrue();
+                    doubled.add(rs.getLong(2));
+                    assertThat(rs.next()).isFalse();
                 }
             }
-            return System.nanoTime() - start;
         }
+        return doubled;
     }
 
     private static long usedDirect() {
