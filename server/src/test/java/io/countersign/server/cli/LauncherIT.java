@@ -59,6 +59,14 @@ class LauncherIT {
     }
 
     @Test
+    void reportsRunOnTheLaunchersOwnClasspath(@TempDir Path dir) throws Exception {
+        // DuckDB must be on the runtime classpath, not only on the tests': an empty audit is still a report.
+        Result r = launch(Map.of(), false, "report", "usage", "--audit-dir", dir.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("rows_read").contains("(0 rows)");
+    }
+
+    @Test
     void picksAJdk21OrNewerWhenJavaHomeAndPathOfferAnOlderOne() throws Exception {
         // the machine's default java is 17: hand the launcher only that, and it must find a newer one itself
         Path old = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
