@@ -115,7 +115,7 @@ final class RelaySession {
      * A pause for the audit lasts tens of microseconds: turning the backend's reading off and on again for
      * each would cost two epoll_ctl calls per statement, so what arrives meanwhile is queued up to this much.
      */
-    private static final int PAUSED_READ_LIMIT = 256 * 1024;
+    private static final int PAUSED_READ_LIMIT = 64 * 1024;
 
     RelaySession(PostgresListener.Settings settings, PgMetrics metrics, CancelRegistry cancels, Channel client,
                  SessionInfo info, BackendTarget target, Map<String, String> startupParams) {
