@@ -77,6 +77,8 @@ public final class AuditTrail implements AutoCloseable {
     private final List<ChainedRecord> unsynced = new ArrayList<>();
     private long syncDeadlineNanos;
     private long repairPosition = -1;
+    private final RecordCodec.Out encoder = new RecordCodec.Out(4096);
+    private final java.security.MessageDigest digest = Hashes.sha256();
 
     private AuditTrail(AuditConfig config) throws IOException {
         this.config = config;
@@ -358,26 +360,28 @@ public final class AuditTrail implements AutoCloseable {
             startPos = journal.position();
             List<Pending> accepted = new ArrayList<>(batch.size());
             for (Pending p : batch) {
-                byte[] canonical;
+                int length;
                 try {
-                    canonical = RecordCodec.encode(nextSeq, lastHash, p.record());
+                    length = encoder.encode(nextSeq, lastHash, p.record());
                 } catch (RuntimeException e) {
                     rejectRecord(p, "audit record could not be encoded: " + e.getMessage());
                     continue;
                 }
-                if (canonical.length > Journal.MAX_FRAME) {
+                if (length > Journal.MAX_FRAME) {
                     // one oversized record is the caller's problem, not a storage failure
-                    rejectRecord(p, "audit record is " + canonical.length + " bytes, over the " + Journal.MAX_FRAME
+                    rejectRecord(p, "audit record is " + length + " bytes, over the " + Journal.MAX_FRAME
                             + " byte limit (a very large SQL text or parameter list); shorten it before auditing");
                     continue;
                 }
-                byte[] hash = Hashes.sha256(canonical);
-                journal.write(canonical);
+                digest.update(encoder.buffer(), 0, length);
+                byte[] hash = digest.digest();
+                journal.write(encoder.buffer(), length);
                 chained.add(new ChainedRecord(nextSeq, lastHash, hash, p.record()));
                 accepted.add(p);
                 nextSeq++;
                 lastHash = hash;
             }
+            encoder.shrink();
             batch = accepted;
             if (batch.isEmpty()) {
                 return;

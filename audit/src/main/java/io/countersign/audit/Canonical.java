@@ -30,13 +30,18 @@ final class Canonical {
         return Collections.unmodifiableList(new ArrayList<>(in));
     }
 
+    /**
+     * Null becomes empty; a null element is refused. {@link List#copyOf} returns a list that is already an
+     * immutable copy as it is, so a record built from immutable lists copies nothing.
+     */
     static <T> List<T> listNoNulls(List<T> in, String what) {
-        List<T> out = list(in);
-        for (T t : out) {
-            if (t == null) {
-                throw new IllegalArgumentException(what + " must not contain null elements");
-            }
+        if (in == null || in.isEmpty()) {
+            return List.of();
         }
-        return out;
+        try {
+            return List.copyOf(in);
+        } catch (NullPointerException e) {
+            throw new IllegalArgumentException(what + " must not contain null elements");
+        }
     }
 }

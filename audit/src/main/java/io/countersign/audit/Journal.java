@@ -37,6 +37,7 @@ final class Journal implements AutoCloseable {
     private FileChannel current;
     private long position;
     private final ByteBuffer frame = ByteBuffer.allocateDirect(1 << 16);
+    private final CRC32C crc = new CRC32C();
 
     private Journal(Path dir, long segmentBytes) {
         this.dir = dir;
@@ -209,19 +210,25 @@ final class Journal implements AutoCloseable {
 
     /** Writes one record's frame (not yet forced). */
     void write(byte[] canonical) throws IOException {
-        int need = 8 + canonical.length;
-        CRC32C c = new CRC32C();
-        c.update(canonical);
+        write(canonical, canonical.length);
+    }
+
+    /** Writes the frame of the record in {@code canonical[0, length)} (not yet forced); the array may be reused after. */
+    void write(byte[] canonical, int length) throws IOException {
+        int need = 8 + length;
+        crc.reset();
+        crc.update(canonical, 0, length);
+        int checksum = (int) crc.getValue();
         if (frame.remaining() < need) {
             flushFrames();
         }
         if (frame.capacity() < need) {
             ByteBuffer big = ByteBuffer.allocate(need);
-            big.putInt(canonical.length).putInt((int) c.getValue()).put(canonical).flip();
+            big.putInt(length).putInt(checksum).put(canonical, 0, length).flip();
             writeFully(big);
             return;
         }
-        frame.putInt(canonical.length).putInt((int) c.getValue()).put(canonical);
+        frame.putInt(length).putInt(checksum).put(canonical, 0, length);
     }
 
     /** Pushes buffered frames to the file (the OS page cache). */

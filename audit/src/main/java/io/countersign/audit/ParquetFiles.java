@@ -64,6 +64,19 @@ final class ParquetFiles {
                 // row groups go to the temp file as they fill, so a large roll size does not mean a large heap
                 .withRowGroupSize(Math.min(rollBytes, 16L << 20))
                 .withPageWriteChecksumEnabled(true)
+                // Columns unique per record: a dictionary for them is built, overflows and is thrown away.
+                .withDictionaryEncoding("seq", false)
+                .withDictionaryEncoding("prev_hash", false)
+                .withDictionaryEncoding("hash", false)
+                .withDictionaryEncoding("started", false)
+                .withDictionaryEncoding("ended", false)
+                .withDictionaryEncoding("occurred_at", false)
+                .withDictionaryEncoding("duration_us", false)
+                // Per-value size histograms (Parquet 1.15) serve no reader of the trail and cost on every value.
+                .withSizeStatisticsEnabled(false)
+                // Min/max of 64-hex-digit hashes tell a reader nothing; comparing them costs on every record.
+                .withStatisticsEnabled("prev_hash", false)
+                .withStatisticsEnabled("hash", false)
                 .build();
     }
 

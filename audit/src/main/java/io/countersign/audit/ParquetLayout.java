@@ -38,6 +38,23 @@ final class ParquetLayout {
         return new MessageType("countersign_audit_" + type.directory(), fields);
     }
 
+    /** Enum constants' lower-case names, made once per enum type rather than once per record. */
+    private static final ClassValue<String[]> LOWER_NAMES = new ClassValue<>() {
+        @Override
+        protected String[] computeValue(Class<?> type) {
+            Object[] constants = type.getEnumConstants();
+            String[] names = new String[constants.length];
+            for (int i = 0; i < constants.length; i++) {
+                names[i] = ((Enum<?>) constants[i]).name().toLowerCase(java.util.Locale.ROOT);
+            }
+            return names;
+        }
+    };
+
+    static String lower(Enum<?> e) {
+        return LOWER_NAMES.get(e.getDeclaringClass())[e.ordinal()];
+    }
+
     private static StatementRecord st(ChainedRecord c) {
         return (StatementRecord) c.record();
     }
@@ -61,7 +78,7 @@ final class ParquetLayout {
         cols.add(new Column.Str<>("owner", c -> st(c).owner()));
         cols.add(new Column.Str<>("session_id", c -> st(c).sessionId()));
         cols.add(new Column.Str<>("client_address", c -> st(c).clientAddress()));
-        cols.add(new Column.Str<>("protocol", c -> st(c).protocol().name().toLowerCase(java.util.Locale.ROOT)));
+        cols.add(new Column.Str<>("protocol", c -> lower(st(c).protocol())));
         cols.add(new Column.Str<>("database", c -> st(c).database()));
         cols.add(new Column.Str<>("sql", c -> st(c).sql()));
         cols.add(new Column.Str<>("fingerprint", c -> st(c).fingerprint()));
@@ -74,7 +91,7 @@ final class ParquetLayout {
         cols.add(new Column.StrList<>("tables_written", c -> st(c).tablesWritten()));
         cols.add(new Column.StrList<>("columns_read", c -> st(c).columnsRead()));
         cols.add(new Column.StrList<>("columns_written", c -> st(c).columnsWritten()));
-        cols.add(new Column.Str<>("decision", decision(d -> d.kind().name().toLowerCase(java.util.Locale.ROOT))));
+        cols.add(new Column.Str<>("decision", decision(d -> lower(d.kind()))));
         cols.add(new Column.Str<>("decision_rule", decision(Decision::rule)));
         cols.add(new Column.Str<>("approved_by", decision(Decision::approvedBy)));
         cols.add(new Column.Str<>("request_id", decision(Decision::requestId)));
@@ -94,10 +111,10 @@ final class ParquetLayout {
 
     private static void approvalColumns(List<Column<ChainedRecord>> cols) {
         cols.add(new Column.Timestamp<>("occurred_at", c -> ap(c).at()));
-        cols.add(new Column.Str<>("event", c -> ap(c).event().name().toLowerCase(java.util.Locale.ROOT)));
+        cols.add(new Column.Str<>("event", c -> lower(ap(c).event())));
         cols.add(new Column.Str<>("request_id", c -> ap(c).requestId()));
         cols.add(new Column.Str<>("reviewer", c -> ap(c).reviewer()));
-        cols.add(new Column.Str<>("channel", c -> ap(c).channel() == null ? null : ap(c).channel().name().toLowerCase(java.util.Locale.ROOT)));
+        cols.add(new Column.Str<>("channel", c -> ap(c).channel() == null ? null : lower(ap(c).channel())));
         cols.add(new Column.Str<>("verdict", c -> ap(c).verdict()));
         cols.add(new Column.Str<>("comment", c -> ap(c).comment()));
         cols.add(new Column.Str<>("tier", c -> ap(c).tier()));
@@ -108,7 +125,7 @@ final class ParquetLayout {
 
     private static void adminColumns(List<Column<ChainedRecord>> cols) {
         cols.add(new Column.Timestamp<>("occurred_at", c -> ad(c).at()));
-        cols.add(new Column.Str<>("event", c -> ad(c).event().name().toLowerCase(java.util.Locale.ROOT)));
+        cols.add(new Column.Str<>("event", c -> lower(ad(c).event())));
         cols.add(new Column.Str<>("actor", c -> ad(c).actor()));
         cols.add(new Column.Str<>("detail", c -> ad(c).detail()));
         cols.add(new Column.Str<>("policy_hash", c -> ad(c).policyHash()));

@@ -1,14 +1,12 @@
 package io.countersign.audit;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -22,26 +20,119 @@ final class RecordCodec {
     private RecordCodec() {}
 
     static byte[] encode(long seq, byte[] prevHash, AuditRecord record) {
-        if (prevHash.length != Hashes.LENGTH) {
-            throw new IllegalArgumentException("prevHash must be 32 bytes, got " + prevHash.length);
+        Out out = new Out(256);
+        out.encode(seq, prevHash, record);
+        return out.toByteArray();
+    }
+
+    /**
+     * A reusable big-endian byte sink (the layout {@code DataOutputStream} would write). The journal thread
+     * keeps one and encodes every record into the same array, so a record costs no stream objects and no
+     * per-record buffer growth; {@link #buffer()} is valid until the next {@link #encode}.
+     */
+    static final class Out {
+        private byte[] buf;
+        private int size;
+
+        Out(int initialCapacity) {
+            buf = new byte[Math.max(64, initialCapacity)];
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-        DataOutputStream out = new DataOutputStream(bytes);
-        try {
-            out.writeByte(VERSION);
-            out.writeLong(seq);
-            out.write(prevHash);
-            out.writeByte(record.type().tag());
-            switch (record) {
-                case StatementRecord s -> writeStatement(out, s);
-                case ApprovalRecord a -> writeApproval(out, a);
-                case AdminRecord m -> writeAdmin(out, m);
+
+        /** Encodes one record, replacing what the buffer held; returns its length. */
+        int encode(long seq, byte[] prevHash, AuditRecord record) {
+            if (prevHash.length != Hashes.LENGTH) {
+                throw new IllegalArgumentException("prevHash must be 32 bytes, got " + prevHash.length);
             }
-            out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // cannot happen on a byte array
+            size = 0;
+            writeByte(VERSION);
+            writeLong(seq);
+            write(prevHash);
+            writeByte(record.type().tag());
+            switch (record) {
+                case StatementRecord s -> writeStatement(this, s);
+                case ApprovalRecord a -> writeApproval(this, a);
+                case AdminRecord m -> writeAdmin(this, m);
+            }
+            return size;
         }
-        return bytes.toByteArray();
+
+        byte[] buffer() {
+            return buf;
+        }
+
+        /** Lets go of a buffer that one very large record grew, so it does not stay on the heap. */
+        void shrink() {
+            if (buf.length > 1 << 20) {
+                buf = new byte[4096];
+            }
+        }
+
+        int size() {
+            return size;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, size);
+        }
+
+        private void ensure(int more) {
+            if (buf.length - size < more) {
+                long want = Math.max((long) buf.length * 2, (long) size + more);
+                if (want > Integer.MAX_VALUE - 16) {
+                    throw new IllegalArgumentException("audit record is larger than 2 GiB");
+                }
+                buf = Arrays.copyOf(buf, (int) want);
+            }
+        }
+
+        void writeByte(int v) {
+            ensure(1);
+            buf[size++] = (byte) v;
+        }
+
+        void writeBoolean(boolean v) {
+            writeByte(v ? 1 : 0);
+        }
+
+        void writeInt(int v) {
+            ensure(4);
+            buf[size] = (byte) (v >>> 24);
+            buf[size + 1] = (byte) (v >>> 16);
+            buf[size + 2] = (byte) (v >>> 8);
+            buf[size + 3] = (byte) v;
+            size += 4;
+        }
+
+        void writeLong(long v) {
+            writeInt((int) (v >>> 32));
+            writeInt((int) v);
+        }
+
+        /**
+         * Writes an all-ASCII string as its length and bytes (its UTF-8 form) without an intermediate array;
+         * false, with nothing written, when the string holds any other character.
+         */
+        boolean writeAscii(String s) {
+            int n = s.length();
+            ensure(4 + n);
+            int at = size + 4;
+            for (int i = 0; i < n; i++) {
+                char ch = s.charAt(i);
+                if (ch >= 0x80) {
+                    return false;
+                }
+                buf[at + i] = (byte) ch;
+            }
+            writeInt(n);
+            size += n;
+            return true;
+        }
+
+        void write(byte[] b) {
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, size, b.length);
+            size += b.length;
+        }
     }
 
     static ChainedRecord decode(byte[] canonical) {
@@ -68,7 +159,7 @@ final class RecordCodec {
         }
     }
 
-    private static void writeStatement(DataOutputStream out, StatementRecord s) throws IOException {
+    private static void writeStatement(Out out, StatementRecord s) {
         instant(out, s.started());
         instant(out, s.ended());
         str(out, s.agent());
@@ -158,7 +249,7 @@ final class RecordCodec {
                 rowKeys, capped, settledBy, runAsRole);
     }
 
-    private static void writeApproval(DataOutputStream out, ApprovalRecord a) throws IOException {
+    private static void writeApproval(Out out, ApprovalRecord a) {
         instant(out, a.at());
         str(out, a.event().name());
         str(out, a.requestId());
@@ -183,7 +274,7 @@ final class RecordCodec {
                 str(in), str(in));
     }
 
-    private static void writeAdmin(DataOutputStream out, AdminRecord m) throws IOException {
+    private static void writeAdmin(Out out, AdminRecord m) {
         instant(out, m.at());
         str(out, m.event().name());
         str(out, m.actor());
@@ -225,7 +316,7 @@ final class RecordCodec {
         return Math.addExact(Math.multiplyExact(d.getSeconds(), 1_000_000L), d.getNano() / 1000);
     }
 
-    private static void instant(DataOutputStream out, Instant t) throws IOException {
+    private static void instant(Out out, Instant t) {
         nlong(out, t == null ? null : micros(t));
     }
 
@@ -234,7 +325,7 @@ final class RecordCodec {
         return m == null ? null : instantOfMicros(m);
     }
 
-    private static void nlong(DataOutputStream out, Long v) throws IOException {
+    private static void nlong(Out out, Long v) {
         out.writeBoolean(v != null);
         if (v != null) {
             out.writeLong(v);
@@ -245,9 +336,12 @@ final class RecordCodec {
         return in.readBoolean() ? in.readLong() : null;
     }
 
-    private static void str(DataOutputStream out, String s) throws IOException {
+    private static void str(Out out, String s) {
         if (s == null) {
             out.writeInt(-1);
+            return;
+        }
+        if (out.writeAscii(s)) {
             return;
         }
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
@@ -265,7 +359,7 @@ final class RecordCodec {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    private static void strings(DataOutputStream out, List<String> list) throws IOException {
+    private static void strings(Out out, List<String> list) {
         out.writeInt(list.size());
         for (String s : list) {
             str(out, s);

@@ -56,6 +56,9 @@ final class KeyCollector {
     }
 
     Map<String, List<String>> snapshot() {
+        if (keys.isEmpty()) {
+            return Map.of();
+        }
         Map<String, List<String>> out = new LinkedHashMap<>();
         keys.forEach((t, s) -> out.put(t, List.copyOf(s)));
         return out;

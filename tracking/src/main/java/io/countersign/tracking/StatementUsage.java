@@ -43,9 +43,13 @@ public record StatementUsage(
         columnsWritten = Set.copyOf(columnsWritten);
         resultColumns = List.copyOf(resultColumns);
         sensitiveColumnsRead = Set.copyOf(sensitiveColumnsRead);
-        Map<String, List<String>> copy = new java.util.HashMap<>();
-        keys.forEach((table, values) -> copy.put(table, List.copyOf(values)));
-        keys = Map.copyOf(copy);
+        if (keys.isEmpty()) {
+            keys = Map.of();
+        } else {
+            Map<String, List<String>> copy = new java.util.HashMap<>();
+            keys.forEach((table, values) -> copy.put(table, List.copyOf(values)));
+            keys = Map.copyOf(copy);
+        }
     }
 
     /** Keys of one table, empty when none were kept. */
@@ -58,7 +62,17 @@ public record StatementUsage(
      * {@code row_keys} list. The table part never holds ':' for tables Countersign tracks; the key may.
      */
     public List<String> rowKeys() {
+        if (keys.isEmpty()) {
+            return List.of();
+        }
         List<String> out = new java.util.ArrayList<>();
+        if (keys.size() == 1) { // one table: no sorting needed
+            var only = keys.entrySet().iterator().next();
+            for (String k : only.getValue()) {
+                out.add(only.getKey() + ":" + k);
+            }
+            return out;
+        }
         keys.keySet().stream().sorted().forEach(t -> keys.get(t).forEach(k -> out.add(t + ":" + k)));
         return out;
     }

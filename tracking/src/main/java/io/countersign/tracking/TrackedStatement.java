@@ -289,15 +289,28 @@ public final class TrackedStatement implements ResultObserver {
                     + "call it once from the StatementListener");
         }
         completed = true;
-        Set<String> tablesRead = new LinkedHashSet<>();
-        Set<String> tablesWritten = new LinkedHashSet<>();
-        Set<String> columnsRead = new LinkedHashSet<>();
-        Set<String> columnsWritten = new LinkedHashSet<>();
-        for (StatementAnalysis a : analyses) {
-            tablesRead.addAll(a.tablesRead());
-            tablesWritten.addAll(a.tablesWritten());
-            columnsRead.addAll(a.columnsRead());
-            columnsWritten.addAll(a.columnsWritten());
+        Set<String> tablesRead;
+        Set<String> tablesWritten;
+        Set<String> columnsRead;
+        Set<String> columnsWritten;
+        if (analyses.size() == 1) {
+            // One statement (the usual case): its sets are immutable already and are used as they are.
+            StatementAnalysis a = analyses.get(0);
+            tablesRead = a.tablesRead();
+            tablesWritten = a.tablesWritten();
+            columnsRead = a.columnsRead();
+            columnsWritten = a.columnsWritten();
+        } else {
+            tablesRead = new LinkedHashSet<>();
+            tablesWritten = new LinkedHashSet<>();
+            columnsRead = new LinkedHashSet<>();
+            columnsWritten = new LinkedHashSet<>();
+            for (StatementAnalysis a : analyses) {
+                tablesRead.addAll(a.tablesRead());
+                tablesWritten.addAll(a.tablesWritten());
+                columnsRead.addAll(a.columnsRead());
+                columnsWritten.addAll(a.columnsWritten());
+            }
         }
         long affected = completion.rowsAffected();
         // Without RETURNING, a write's keys come from its WHERE, claimed only when the affected count proves them.
@@ -309,15 +322,17 @@ public final class TrackedStatement implements ResultObserver {
                         .ifPresent(c -> c.keys().forEach(k -> keys.add(c.table(), k)));
             }
         }
-        Set<String> sensitive = new HashSet<>();
+        Set<String> sensitive = Set.of();
         var isSensitive = tracker.settings().sensitiveColumn();
         for (String c : columnsRead) {
             if (isSensitive.test(c)) {
+                sensitive = sensitive.isEmpty() ? new HashSet<>() : sensitive;
                 sensitive.add(c);
             }
         }
         for (String c : resultColumns) {
             if (isSensitive.test(c)) {
+                sensitive = sensitive.isEmpty() ? new HashSet<>() : sensitive;
                 sensitive.add(c);
             }
         }

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,7 +30,7 @@ import org.slf4j.LoggerFactory;
 public final class AuditingListener implements StatementListener {
 
     private static final Logger log = LoggerFactory.getLogger(AuditingListener.class);
-    private static final Set<String> DDL_PREFIXES = Set.of("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "RENAME", "GRANT", "REVOKE");
+    private static final List<String> DDL_PREFIXES = List.of("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "RENAME", "GRANT", "REVOKE");
 
     private final Pipeline pipeline;
     private final ApprovalService approvals;
@@ -117,9 +116,12 @@ public final class AuditingListener implements StatementListener {
 
     private static boolean changesCatalog(List<StatementAnalysis> statements) {
         for (StatementAnalysis a : statements) {
-            String kind = a.kind() == null ? "" : a.kind().toUpperCase(Locale.ROOT);
+            String kind = a.kind();
+            if (kind == null) {
+                continue;
+            }
             for (String p : DDL_PREFIXES) {
-                if (kind.startsWith(p)) {
+                if (kind.regionMatches(true, 0, p, 0, p.length())) { // no upper-cased copy per statement
                     return true;
                 }
             }
@@ -127,34 +129,69 @@ public final class AuditingListener implements StatementListener {
         return false;
     }
 
+    private static List<CategoryReason> categories(List<Finding> findings, List<CategoryReason> into) {
+        if (findings.isEmpty() && into.isEmpty()) {
+            return List.of();
+        }
+        for (Finding f : findings) {
+            into.add(new CategoryReason(f.category().name(), f.reason()));
+        }
+        return into;
+    }
+
     static StatementRecord record(StatementCompletion c, StatementContext ctx, StatementUsage usage) {
         var session = c.request().session();
-        List<String> kinds = new ArrayList<>();
-        List<CategoryReason> categories = new ArrayList<>();
-        Set<String> tablesRead = new LinkedHashSet<>(), tablesWritten = new LinkedHashSet<>();
-        Set<String> columnsRead = new LinkedHashSet<>(), columnsWritten = new LinkedHashSet<>();
+        List<String> kinds = List.of();
+        List<CategoryReason> categories = List.of();
+        List<String> tablesRead = List.of(), tablesWritten = List.of(), columnsRead = List.of(), columnsWritten = List.of();
         String fingerprint = null;
         String settledBy = null;
-        if (ctx != null && ctx.analysis() != null) {
+        if (ctx != null && ctx.analysis() != null && ctx.analysis().statements().size() == 1) {
+            // The common case, one statement: its immutable sets become the record's lists with no merging.
+            StatementAnalysis a = ctx.analysis().statements().get(0);
+            kinds = a.kind() == null ? List.of() : List.of(a.kind());
+            fingerprint = a.fingerprint();
+            settledBy = a.settledBy().name();
+            categories = categories(a.findings(), new ArrayList<>(a.findings().size()));
+            tablesRead = List.copyOf(a.tablesRead());
+            tablesWritten = List.copyOf(a.tablesWritten());
+            columnsRead = List.copyOf(a.columnsRead());
+            columnsWritten = List.copyOf(a.columnsWritten());
+        } else if (ctx != null && ctx.analysis() != null) {
+            List<String> kindList = new ArrayList<>();
+            List<CategoryReason> categoryList = new ArrayList<>();
+            Set<String> tr = new LinkedHashSet<>(), tw = new LinkedHashSet<>(), cr = new LinkedHashSet<>(), cw = new LinkedHashSet<>();
             List<String> fps = new ArrayList<>();
             List<String> layers = new ArrayList<>();
             for (StatementAnalysis a : ctx.analysis().statements()) {
-                kinds.add(a.kind());
+                kindList.add(a.kind());
                 fps.add(a.fingerprint());
                 layers.add(a.settledBy().name());
-                for (Finding f : a.findings()) {
-                    categories.add(new CategoryReason(f.category().name(), f.reason()));
-                }
-                tablesRead.addAll(a.tablesRead());
-                tablesWritten.addAll(a.tablesWritten());
-                columnsRead.addAll(a.columnsRead());
-                columnsWritten.addAll(a.columnsWritten());
+                categories(a.findings(), categoryList);
+                tr.addAll(a.tablesRead());
+                tw.addAll(a.tablesWritten());
+                cr.addAll(a.columnsRead());
+                cw.addAll(a.columnsWritten());
             }
+            kinds = kindList;
+            categories = categoryList;
+            tablesRead = List.copyOf(tr);
+            tablesWritten = List.copyOf(tw);
+            columnsRead = List.copyOf(cr);
+            columnsWritten = List.copyOf(cw);
             fingerprint = String.join("; ", fps);
             settledBy = String.join(",", layers);
         }
-        List<String> params = new ArrayList<>();
-        c.request().parameters().forEach(p -> params.add(p.value() == null ? null : p.text()));
+        var bound = c.request().parameters();
+        List<String> params;
+        if (bound.isEmpty()) {
+            params = List.of();
+        } else {
+            params = new ArrayList<>(bound.size());
+            for (var p : bound) {
+                params.add(p.value() == null ? null : p.text());
+            }
+        }
         Decision decision = ctx != null ? ctx.decision() : c.error() != null && "57014".equals(c.error().sqlState())
                 ? Decision.withdrawn(null, c.error().message()) : null;
         return StatementRecord.builder()
@@ -171,10 +208,10 @@ public final class AuditingListener implements StatementListener {
                 .parameters(params)
                 .statementKinds(kinds)
                 .categories(categories)
-                .tablesRead(List.copyOf(tablesRead))
-                .tablesWritten(List.copyOf(tablesWritten))
-                .columnsRead(List.copyOf(columnsRead))
-                .columnsWritten(List.copyOf(columnsWritten))
+                .tablesRead(tablesRead)
+                .tablesWritten(tablesWritten)
+                .columnsRead(columnsRead)
+                .columnsWritten(columnsWritten)
                 .decision(decision)
                 .rowsReturned(c.rowsReturned())
                 .rowsAffected(c.rowsAffected() < 0 ? null : c.rowsAffected())

@@ -112,6 +112,13 @@ final class RelaySession {
     private boolean outputPaused;
     private ByteBuf pausedFinal;
     private final ArrayDeque<ByteBuf> outWaiting = new ArrayDeque<>();
+    /** Bytes in {@link #outWaiting}; the backend is read on during a pause until this reaches {@link #PAUSED_READ_LIMIT}. */
+    private int outWaitingBytes;
+    /**
+     * A pause for the audit lasts tens of microseconds: turning the backend's reading off and on again for
+     * each would cost two epoll_ctl calls per statement, so what arrives meanwhile is queued up to this much.
+     */
+    private static final int PAUSED_READ_LIMIT = 64 * 1024;
 
     RelaySession(PostgresListener.Settings settings, PgMetrics metrics, CancelRegistry cancels, Channel client,
                  SessionInfo info, BackendTarget target, Map<String, String> startupParams) {
@@ -560,7 +567,7 @@ final class RelaySession {
         if (backend == null) {
             return;
         }
-        boolean read = !closed && !outputPaused && client.isWritable();
+        boolean read = !closed && !(outputPaused && outWaitingBytes >= PAUSED_READ_LIMIT) && client.isWritable();
         if (backend.config().isAutoRead() != read) {
             backend.config().setAutoRead(read);
         }
@@ -634,6 +641,10 @@ final class RelaySession {
         }
         if (outputPaused) {
             outWaiting.add(buf.retainedSlice(idx, size));
+            outWaitingBytes += size;
+            if (outWaitingBytes >= PAUSED_READ_LIMIT) {
+                updateBackendAutoRead();
+            }
             return;
         }
         int type = buf.getByte(idx);
@@ -738,6 +749,11 @@ final class RelaySession {
     }
 
     void backendReadComplete() {
+        if (outputPaused) {
+            // What was forwarded before the paused final message (at most one read's worth) leaves with it
+            // when the pause ends: one write to the client per statement instead of two.
+            return;
+        }
         client.flush();
         if (!client.isWritable()) {
             updateBackendAutoRead();
@@ -1017,6 +1033,7 @@ final class RelaySession {
         toClient.write(fin);
         while (!outputPaused && !closed && !outWaiting.isEmpty()) {
             ByteBuf m = outWaiting.poll();
+            outWaitingBytes -= m.readableBytes();
             try {
                 fromBackend(m, m.readerIndex(), m.readableBytes());
                 toClient.flushRange();
@@ -1132,6 +1149,7 @@ final class RelaySession {
         cancels.unregister(key);
         releaseAll(waiting);
         releaseAll(outWaiting);
+        outWaitingBytes = 0;
         if (pausedFinal != null) {
             pausedFinal.release();
             pausedFinal = null;

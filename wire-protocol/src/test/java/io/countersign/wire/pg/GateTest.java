@@ -375,6 +375,42 @@ class GateTest {
     }
 
     @Test
+    void resultsArrivingWhileTheFinalMessageIsHeldAreQueuedInOrderPastTheReadLimit() throws Exception {
+        // The backend is read on while a statement's final message waits for its record; past the queue's
+        // limit reading stops. Either way nothing may be lost, reordered or sent before the record is durable.
+        CompletableFuture<Void> durable = new CompletableFuture<>();
+        try (Proxy p = new Proxy(db, StatementGate.ALLOW_ALL,
+                c -> c.request().sql().startsWith("SELECT 3 AS durable") ? durable : null, PostgresListener.builder());
+             RawClient raw = new RawClient(p.address).login(Proxy.AGENT, Proxy.PASSWORD, db.name())) {
+            int rows = 400; // ~400 KiB of rows behind the held message, over the 64 KiB read limit
+            // Extended protocol, pipelined: the first statement's CommandComplete is held; the second's result follows it.
+            raw.send(RawClient.concat(
+                    RawClient.parse("", "SELECT 3 AS durable"), RawClient.bind("", ""), RawClient.execute(""),
+                    RawClient.parse("", "SELECT g, repeat('x', 1000) FROM generate_series(1, " + rows + ") g"),
+                    RawClient.bind("", ""), RawClient.execute(""), RawClient.sync()));
+            CompletableFuture<List<RawClient.Msg>> read = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return raw.readUntil('Z');
+                } catch (java.io.IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertThatThrownBy(() -> read.get(500, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
+            durable.complete(null);
+            List<RawClient.Msg> msgs = read.get(10, TimeUnit.SECONDS);
+            List<Character> types = msgs.stream().map(RawClient.Msg::type).toList();
+            assertThat(types.subList(0, 6)).containsExactly('1', '2', 'D', 'C', '1', '2');
+            assertThat(types.subList(6, 6 + rows)).containsOnly('D');
+            assertThat(types.subList(6 + rows, types.size())).containsExactly('C', 'Z');
+            for (int i = 0; i < rows; i++) {
+                byte[] body = msgs.get(6 + i).body(); // int16 columns, int32 length, then the first value
+                int len = ((body[2] & 0xff) << 24) | ((body[3] & 0xff) << 16) | ((body[4] & 0xff) << 8) | (body[5] & 0xff);
+                assertThat(new String(body, 6, len, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(String.valueOf(i + 1));
+            }
+        }
+    }
+
+    @Test
     void exactlyOneCompletionPerStatement() throws Exception {
         gate.rule = r -> denyIf(r, "nope");
         try (Connection c = proxy.connect(); Statement s = c.createStatement()) {
