@@ -121,6 +121,7 @@ final class ParquetLayout {
         cols.add(new Column.Str<>("agent", c -> ap(c).agent()));
         cols.add(new Column.Str<>("owner", c -> ap(c).owner()));
         cols.add(new Column.Str<>("sql", c -> ap(c).sql()));
+        cols.add(new Column.Str<>("reviewer_auth", c -> ap(c).reviewerAuth()));
     }
 
     private static void adminColumns(List<Column<ChainedRecord>> cols) {
@@ -177,7 +178,8 @@ final class ParquetLayout {
         return new ApprovalRecord(ts(g, "occurred_at"), ApprovalRecord.Event.valueOf(str(g, "event").toUpperCase(java.util.Locale.ROOT)),
                 str(g, "request_id"), str(g, "reviewer"),
                 channel == null ? null : ApprovalRecord.Channel.valueOf(channel.toUpperCase(java.util.Locale.ROOT)),
-                str(g, "verdict"), str(g, "comment"), str(g, "tier"), str(g, "agent"), str(g, "owner"), str(g, "sql"));
+                str(g, "verdict"), str(g, "comment"), str(g, "tier"), str(g, "agent"), str(g, "owner"), str(g, "sql"),
+                g.getType().containsField("reviewer_auth") ? str(g, "reviewer_auth") : null);
     }
 
     private static AdminRecord admin(Group g) {

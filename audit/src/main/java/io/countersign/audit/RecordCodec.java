@@ -261,6 +261,10 @@ final class RecordCodec {
         str(out, a.agent());
         str(out, a.owner());
         str(out, a.sql());
+        if (a.reviewerAuth() != null) {
+            // written only when set, so records without it encode (and hash) as before
+            str(out, a.reviewerAuth());
+        }
     }
 
     private static ApprovalRecord readApproval(DataInputStream in) throws IOException {
@@ -269,9 +273,16 @@ final class RecordCodec {
         String requestId = str(in);
         String reviewer = str(in);
         String channel = str(in);
+        String verdict = str(in);
+        String comment = str(in);
+        String tier = str(in);
+        String agent = str(in);
+        String owner = str(in);
+        String sql = str(in);
+        String reviewerAuth = in.available() > 0 ? str(in) : null;
         return new ApprovalRecord(at, event, requestId, reviewer,
-                channel == null ? null : ApprovalRecord.Channel.valueOf(channel), str(in), str(in), str(in), str(in),
-                str(in), str(in));
+                channel == null ? null : ApprovalRecord.Channel.valueOf(channel), verdict, comment, tier, agent, owner, sql,
+                reviewerAuth);
     }
 
     private static void writeAdmin(Out out, AdminRecord m) {

@@ -38,7 +38,7 @@ final class DuckDb {
                     + " request_id, decision_reason, rows_returned, rows_affected, bytes_sent, error_code, error_message,"
                     + " duration_us, result_columns, row_keys, row_keys_capped, settled_by, run_as_role FROM " + from + " ORDER BY seq";
             case APPROVAL -> "SELECT seq, prev_hash, hash, CAST(dt AS VARCHAR) AS dt, epoch_us(occurred_at) AS at_us, event, request_id,"
-                    + " reviewer, channel, verdict, comment, tier, agent, owner, sql FROM " + from + " ORDER BY seq";
+                    + " reviewer, channel, verdict, comment, tier, agent, owner, sql, reviewer_auth FROM " + from + " ORDER BY seq";
             case ADMIN -> "SELECT seq, prev_hash, hash, CAST(dt AS VARCHAR) AS dt, epoch_us(occurred_at) AS at_us, event, actor, detail,"
                     + " policy_hash, list_transform(deleted_files, lambda f: f.path || '|' || f.first_seq || '|' || f.last_seq || '|'"
                     + " || f.record_count || '|' || f.sha256) AS files FROM " + from + " ORDER BY seq";
@@ -84,7 +84,8 @@ final class DuckDb {
         return new ApprovalRecord(micros(rs, "at_us"), ApprovalRecord.Event.valueOf(rs.getString("event").toUpperCase()),
                 rs.getString("request_id"), rs.getString("reviewer"),
                 channel == null ? null : ApprovalRecord.Channel.valueOf(channel.toUpperCase()), rs.getString("verdict"),
-                rs.getString("comment"), rs.getString("tier"), rs.getString("agent"), rs.getString("owner"), rs.getString("sql"));
+                rs.getString("comment"), rs.getString("tier"), rs.getString("agent"), rs.getString("owner"), rs.getString("sql"),
+                rs.getString("reviewer_auth"));
     }
 
     private static AdminRecord admin(ResultSet rs) throws SQLException {

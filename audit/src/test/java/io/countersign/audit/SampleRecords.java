@@ -55,7 +55,7 @@ final class SampleRecords {
         ApprovalRecord.Channel[] channels = ApprovalRecord.Channel.values();
         return new ApprovalRecord(at, events[i % events.length], "req-" + i, i % 3 == 0 ? null : "bob@example.com",
                 channels[i % channels.length], i % 2 == 0 ? "approve" : "deny", "looks fine " + i, "tier-" + (i % 2),
-                "agent-" + i, "owner@example.com", "DELETE FROM orders WHERE id = " + i);
+                "agent-" + i, "owner@example.com", "DELETE FROM orders WHERE id = " + i, i % 4 == 1 ? "oidc" : null);
     }
 
     static AdminRecord admin(int i, Instant at) {

@@ -29,7 +29,7 @@ public final class AuditViews {
     static final String APPROVAL_COLUMNS = """
             seq BIGINT, instance_id VARCHAR, prev_hash VARCHAR, hash VARCHAR,
             occurred_at TIMESTAMPTZ, event VARCHAR, request_id VARCHAR, reviewer VARCHAR, channel VARCHAR, verdict VARCHAR,
-            comment VARCHAR, tier VARCHAR, agent VARCHAR, owner VARCHAR, sql VARCHAR, dt DATE""";
+            comment VARCHAR, tier VARCHAR, agent VARCHAR, owner VARCHAR, sql VARCHAR, reviewer_auth VARCHAR, dt DATE""";
 
     private AuditViews() {}
 

@@ -76,6 +76,7 @@ final class AuditFiles {
                 values.add(list(u == null ? List.of() : u.rowKeys()));
                 values.add(u != null && u.keysCapped() ? "true" : "false");
                 values.add("'CALCITE'");
+                values.add("NULL"); // run_as_role
                 values.add(date(r.started()));
                 s.execute("INSERT INTO statements VALUES (" + String.join(", ", values) + ")");
             }
@@ -83,7 +84,7 @@ final class AuditFiles {
                 s.execute("INSERT INTO approvals VALUES (" + String.join(", ", List.of(Long.toString(++seq), "'test'", "'00'",
                         "'" + Long.toHexString(seq) + "'", ts(a.at()), str(a.event()), str(a.requestId()), str(a.reviewer()),
                         a.reviewer() == null ? "NULL" : "'console'", str(a.verdict()), "NULL", "NULL", str(a.agent()),
-                        "NULL", "NULL", date(a.at()))) + ")");
+                        "NULL", "NULL", "NULL", date(a.at()))) + ")");
             }
             copy(s, "statements", auditDir);
             if (!approvals.isEmpty()) {

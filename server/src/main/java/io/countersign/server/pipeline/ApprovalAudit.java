@@ -25,8 +25,7 @@ public final class ApprovalAudit implements ApprovalEventListener {
     public void onEvent(ApprovalEvent event) {
         ApprovalRecord record = switch (event) {
             case ApprovalEvent.RequestCreated e -> of(e.request(), ApprovalRecord.Event.REQUEST_CREATED, e.request().created(), null, null, null, null);
-            case ApprovalEvent.DecisionRecorded e -> of(e.request(), ApprovalRecord.Event.DECISION, e.decision().at(), e.decision().reviewer(),
-                    channel(e.decision().channel()), e.decision().verdict().name(), e.decision().comment());
+            case ApprovalEvent.DecisionRecorded e -> decision(e.request(), e.decision());
             case ApprovalEvent.StateChanged e -> switch (e.request().state()) {
                 case EXPIRED -> of(e.request(), ApprovalRecord.Event.EXPIRED, Instant.now(), null, null, null, e.request().stateReason());
                 case WITHDRAWN -> of(e.request(), ApprovalRecord.Event.WITHDRAWN, Instant.now(), null, null, null, e.request().stateReason());
@@ -51,6 +50,12 @@ public final class ApprovalAudit implements ApprovalEventListener {
                                      ApprovalRecord.Channel channel, String verdict, String comment) {
         return new ApprovalRecord(at, event, r.id(), reviewer, channel, verdict, comment,
                 r.tier() == null ? null : r.tier().name().toLowerCase(), r.agent(), r.owner(), r.sql());
+    }
+
+    private static ApprovalRecord decision(ApprovalRequest r, io.countersign.approvals.Decision d) {
+        return new ApprovalRecord(d.at(), ApprovalRecord.Event.DECISION, r.id(), d.reviewer(), channel(d.channel()),
+                d.verdict().name(), d.comment(), r.tier() == null ? null : r.tier().name().toLowerCase(), r.agent(), r.owner(),
+                r.sql(), d.auth().label());
     }
 
     private static ApprovalRecord grant(Grant g, ApprovalRecord.Event event, Instant at, String by) {

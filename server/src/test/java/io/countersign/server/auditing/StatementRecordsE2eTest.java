@@ -212,7 +212,7 @@ class StatementRecordsE2eTest {
 
     @Test
     void approvalEventsOfBothHeldStatementsAreRecorded() throws Exception {
-        List<Map<String, Object>> events = duckdb("SELECT request_id, event, reviewer, channel, verdict, comment, agent, sql FROM "
+        List<Map<String, Object>> events = duckdb("SELECT request_id, event, reviewer, channel, verdict, comment, agent, sql, reviewer_auth FROM "
                 + parquet(audit, "approvals") + " ORDER BY seq");
         List<Map<String, Object>> ofApproved = events.stream().filter(e -> approved.id().equals(e.get("request_id"))).toList();
         List<Map<String, Object>> ofDenied = events.stream().filter(e -> denied.id().equals(e.get("request_id"))).toList();
@@ -226,6 +226,8 @@ class StatementRecordsE2eTest {
         assertThat(deny.get("channel")).isEqualTo("cli");
         assertThat((String) approve.get("verdict")).isEqualToIgnoringCase("approve");
         assertThat(approve.get("comment")).isEqualTo("fine");
+        assertThat(approve.get("reviewer_auth")).as("a bearer token from the config").isEqualTo("static-token");
+        assertThat(ofApproved.getFirst().get("reviewer_auth")).as("request_created has no reviewer").isNull();
         assertThat(deny.get("reviewer")).isEqualTo("bob");
         assertThat((String) deny.get("verdict")).isEqualToIgnoringCase("deny");
         assertThat(deny.get("comment")).isEqualTo("not today");
