@@ -155,6 +155,9 @@ class AdminHttpServerTest {
             Thread t = Thread.ofVirtual().start(() -> {
                 try (Socket c = notPg.accept()) {
                     c.getOutputStream().write("HTTP/1.1 400 Bad Request\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    // take the whole 8-byte SSLRequest, then wait for the probe to hang up: closing
+                    // with unread bytes would send an RST that can beat the probe's read of our answer
+                    c.getInputStream().readNBytes(8);
                     c.getInputStream().read();
                 } catch (IOException ignored) {
                     // the probe hung up
