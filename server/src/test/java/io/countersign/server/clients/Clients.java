@@ -181,6 +181,12 @@ final class Clients {
         assertThat(all).as("approval requests created for agent %s: %s", agent, describe(all)).isEmpty();
     }
 
+    /** Like {@link #assertNothingHeld(CountersignServer, String)}, for one statement of the agent's. */
+    static void assertNotHeld(CountersignServer server, String agent, String sql) {
+        List<ApprovalRequest> of = reviewer(server).list(null, agent, 100).stream().filter(r -> r.sql().equals(sql)).toList();
+        assertThat(of).as("approval requests for %s by %s: %s", sql, agent, describe(of)).isEmpty();
+    }
+
     static String describe(List<ApprovalRequest> requests) {
         return requests.stream().map(r -> "\n  [" + r.rule() + "] " + r.sql() + " -- reasons " + r.reasons()).toList().toString();
     }

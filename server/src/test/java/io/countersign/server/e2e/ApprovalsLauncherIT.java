@@ -42,6 +42,8 @@ class ApprovalsLauncherIT {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile());
         pb.environment().put("COUNTERSIGN_NO_BUILD", "1");
         pb.environment().remove("COUNTERSIGN_TOKEN");
+        // a token stored by `countersign login` on this machine must not stand in for the one under test
+        pb.environment().put("XDG_CONFIG_HOME", ROOT.resolve("server/target/launcher-it-config").toString());
         if (token != null) {
             pb.environment().putAll(Map.of("COUNTERSIGN_TOKEN", token));
         }
@@ -72,7 +74,7 @@ class ApprovalsLauncherIT {
 
             Result noToken = launch(null, "approvals", "list", "--url", url);
             assertThat(noToken.exit()).isEqualTo(1);
-            assertThat(noToken.err().strip()).isEqualTo("countersign list: no reviewer token; pass --token TOKEN or set COUNTERSIGN_TOKEN");
+            assertThat(noToken.err().strip()).isEqualTo("countersign list: no reviewer token; run 'countersign login', pass --token TOKEN or set COUNTERSIGN_TOKEN");
 
             Result badToken = launch("not-a-token", "approvals", "list", "--url", url);
             assertThat(badToken.exit()).isEqualTo(1);
