@@ -221,7 +221,7 @@ class RunAsPostgresE2eTest {
         // the audit says which role ran each statement, and under which approval
         server.close();
         List<Map<String, Object>> rows = AuditE2e.duckdb("SELECT sql, run_as_role, request_id, decision, error_code FROM "
-                + AuditE2e.parquet(dir.resolve("audit"), "statements") + " WHERE sql LIKE 'DELETE%' OR sql LIKE 'UPDATE%' ORDER BY seq");
+                + AuditE2e.parquet(dir.resolve("audit"), "statements") + " WHERE sql LIKE 'DELETE%' OR sql LIKE 'UPDATE%' OR sql LIKE 'CREATE DATABASE%' OR sql LIKE 'VACUUM%' ORDER BY seq");
         assertThat(rows).filteredOn(r -> delete1.equals(r.get("sql")) && ELEVATED.equals(r.get("run_as_role")))
                 .singleElement().satisfies(r -> {
                     assertThat((String) r.get("request_id")).startsWith("apr-");
@@ -230,6 +230,14 @@ class RunAsPostgresE2eTest {
                 });
         assertThat(rows).filteredOn(r -> delete3.equals(r.get("sql"))).singleElement()
                 .satisfies(r -> assertThat(r.get("run_as_role")).isEqualTo(ELEVATED));
+        // the statement run on the role's own session is recorded as run by that role (the test above runs first)
+        assertThat(rows).filteredOn(r -> ("CREATE DATABASE " + NEW_DB).equals(r.get("sql")) && r.get("error_code") == null)
+                .singleElement().satisfies(r -> {
+                    assertThat(r.get("run_as_role")).isEqualTo(CREATOR);
+                    assertThat((String) r.get("request_id")).startsWith("apr-");
+                });
+        assertThat(rows).filteredOn(r -> "VACUUM ledger".equals(r.get("sql"))).singleElement()
+                .satisfies(r -> assertThat((String) r.get("error_code")).startsWith("28"));
         assertThat(rows).filteredOn(r -> ((String) r.get("sql")).startsWith("UPDATE"))
                 .isNotEmpty().allSatisfy(r -> assertThat(r.get("run_as_role")).isNull());
     }

@@ -124,7 +124,11 @@ final class ElevatedSession implements BackendPeer {
         if (closed()) {
             return;
         }
-        if (buf.getByte(idx) == 'Z') {
+        byte type = buf.getByte(idx);
+        if (type == 'S') {
+            return; // a parameter of the elevated session (none is expected from these commands) is not the agent's
+        }
+        if (type == 'Z') {
             done = true; // its transaction status is the elevated session's; the agent gets its own session's
             close();
             session.elevatedEnded(this, null);
