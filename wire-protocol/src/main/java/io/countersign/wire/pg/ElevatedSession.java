@@ -65,6 +65,9 @@ final class ElevatedSession implements BackendPeer {
     @Override
     public void backendChannel(Channel ch) {
         channel = ch;
+        if (closed()) {
+            ch.close(); // the agent's session ended while this one was connecting
+        }
     }
 
     @Override
@@ -85,6 +88,7 @@ final class ElevatedSession implements BackendPeer {
     @Override
     public void backendReady(char status) {
         if (closed()) {
+            close();
             return;
         }
         sent = true;
