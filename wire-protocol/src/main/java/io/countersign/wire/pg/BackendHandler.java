@@ -25,18 +25,18 @@ final class BackendHandler extends PgFramer {
     private static volatile SslContext trustAll;
     private static volatile SslContext verifying;
 
-    private final RelaySession session;
+    private final BackendPeer session;
     private Phase phase = Phase.LOGIN;
     private Scram.Client scram;
 
-    BackendHandler(RelaySession session) {
+    BackendHandler(BackendPeer session) {
         this.session = session;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         session.backendChannel(ctx.channel());
-        if (session.target.tls() == TlsMode.DISABLE) {
+        if (session.target().tls() == TlsMode.DISABLE) {
             sendStartup(ctx);
         } else {
             phase = Phase.SSL_ANSWER;
@@ -67,12 +67,12 @@ final class BackendHandler extends PgFramer {
     }
 
     private void sslAnswer(ChannelHandlerContext ctx, byte answer) {
-        TlsMode mode = session.target.tls();
+        TlsMode mode = session.target().tls();
         phase = Phase.LOGIN;
         if (answer == 'S') {
             try {
                 SslContext ssl = mode == TlsMode.VERIFY_FULL ? verifyingContext() : trustAllContext();
-                SslHandler handler = ssl.newHandler(ctx.alloc(), session.target.host(), session.target.port());
+                SslHandler handler = ssl.newHandler(ctx.alloc(), session.target().host(), session.target().port());
                 if (mode == TlsMode.VERIFY_FULL) {
                     SSLEngine engine = handler.engine();
                     SSLParameters params = engine.getSSLParameters();
@@ -119,9 +119,9 @@ final class BackendHandler extends PgFramer {
 
     private void sendStartup(ChannelHandlerContext ctx) {
         Map<String, String> params = new LinkedHashMap<>();
-        params.put("user", session.target.user());
-        params.put("database", session.target.database());
-        session.startupParams.forEach((k, v) -> {
+        params.put("user", session.target().user());
+        params.put("database", session.target().database());
+        session.startupParams().forEach((k, v) -> {
             if (!k.equals("user") && !k.equals("database") && !k.startsWith("_pq_.") && !k.equals("replication")) {
                 params.put(k, v);
             }
@@ -149,9 +149,10 @@ final class BackendHandler extends PgFramer {
             }
             case 'E' -> {
                 var e = RelaySession.parseError(buf, index, size);
-                fail("the backend " + session.describeBackend() + " refused Countersign's login as '" + session.target.user()
-                        + "': " + e.message() + " (SQLSTATE " + e.sqlState() + "); check the backend credentials in the config",
-                        e.sqlState().startsWith("28") || e.sqlState().equals("3D000") ? "08004" : null);
+                stopped = true;
+                session.loginRefused(e, "the backend " + session.describeBackend() + " refused Countersign's login as '"
+                        + session.target().user() + "': " + e.message() + " (SQLSTATE " + e.sqlState()
+                        + "); check the backend credentials in the config");
             }
             default -> fail("unexpected message " + RelaySession.describeType(type) + " from the backend during login", null);
         }
@@ -159,7 +160,7 @@ final class BackendHandler extends PgFramer {
 
     private void authRequest(ChannelHandlerContext ctx, ByteBuf buf, int body, int len) {
         int code = buf.getInt(body);
-        String password = session.target.password();
+        String password = session.target().password();
         switch (code) {
             case 0 -> { } // AuthenticationOk
             case 3 -> {
@@ -171,7 +172,7 @@ final class BackendHandler extends PgFramer {
                 if (needPassword()) {
                     byte[] salt = new byte[4];
                     buf.getBytes(body + 4, salt);
-                    ctx.writeAndFlush(PgOut.password(ctx.alloc(), Scram.md5Response(session.target.user(), password, salt)));
+                    ctx.writeAndFlush(PgOut.password(ctx.alloc(), Scram.md5Response(session.target().user(), password, salt)));
                 }
             }
             case 10 -> {
@@ -205,8 +206,8 @@ final class BackendHandler extends PgFramer {
     }
 
     private boolean needPassword() {
-        if (session.target.password() == null) {
-            fail("the backend asks for a password but the config has none for backend '" + session.target.name() + "'", "08004");
+        if (session.target().password() == null) {
+            fail("the backend asks for a password but the config has none for backend '" + session.target().name() + "'", "08004");
             return false;
         }
         return true;

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * had the statement itself failed. Side effect: in the extended protocol the unnamed prepared
  * statement is replaced by that block.
  */
-final class RelaySession {
+final class RelaySession implements BackendPeer {
 
     private static final Logger log = LoggerFactory.getLogger(RelaySession.class);
 
@@ -91,6 +91,8 @@ final class RelaySession {
     private boolean backendReady;
     private boolean closed;
     private Hold hold;
+    /** A run-as statement running on its own elevated backend session: the client's next messages wait for it. */
+    private ElevatedSession elevatedRun;
     private final ArrayDeque<ByteBuf> waiting = new ArrayDeque<>();
     /** Bytes queued in {@link #waiting}; past a limit the client is not read until the hold ends. */
     private long waitingBytes;
@@ -134,17 +136,19 @@ final class RelaySession {
 
     // ------------------------------------------------------------------ backend connection
 
+    @Override
+    public BackendTarget target() {
+        return target;
+    }
+
+    @Override
+    public Map<String, String> startupParams() {
+        return startupParams;
+    }
+
     void connect() {
         client.config().setAutoRead(false);
-        Bootstrap b = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(settings.transport().socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
-                .handler(new BackendHandler(this));
-        b.connect(target.host(), target.port()).addListener((ChannelFutureListener) f -> {
+        backendBootstrap(new BackendHandler(this)).connect(target.host(), target.port()).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 backendFailed("cannot connect to backend " + describeBackend() + ": " + f.cause().getMessage()
                         + "; check that the backend is running and the listener's backend host/port in the config", null);
@@ -152,31 +156,49 @@ final class RelaySession {
         });
     }
 
-    String describeBackend() {
+    /** A backend connection on the client's own event loop (so no locking between the two). */
+    Bootstrap backendBootstrap(BackendHandler handler) {
+        return new Bootstrap()
+                .group(client.eventLoop())
+                .channel(settings.transport().socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .handler(handler);
+    }
+
+    @Override
+    public String describeBackend() {
         return "'" + target.name() + "' at " + target.host() + ":" + target.port();
     }
 
-    void backendChannel(Channel ch) {
+    @Override
+    public void backendChannel(Channel ch) {
         this.backend = ch;
         this.toBackend = new Forwarder(ch);
     }
 
     /** The backend logged us in; relays its parameters and our own key to the client. */
-    void backendKey(int pid, int secret) {
+    @Override
+    public void backendKey(int pid, int secret) {
         backendPid = pid;
         backendSecret = secret;
     }
 
-    void forwardDuringLogin(ByteBuf buf, int index, int size) {
+    @Override
+    public void forwardDuringLogin(ByteBuf buf, int index, int size) {
         toClient.add(buf, index, size);
     }
 
-    void flushLogin() {
+    @Override
+    public void flushLogin() {
         toClient.flushRange();
     }
 
     /** Backend is ready (its ReadyForQuery arrived): announce our key and ReadyForQuery to the client. */
-    void backendReady(char status) {
+    @Override
+    public void backendReady(char status) {
         if (closed) {
             return;
         }
@@ -190,7 +212,8 @@ final class RelaySession {
     }
 
     /** The backend could not be reached or refused our login: tell the client and close only this session. */
-    void backendFailed(String message, String sqlStateOverride) {
+    @Override
+    public void backendFailed(String message, String sqlStateOverride) {
         if (closed) {
             return;
         }
@@ -208,7 +231,7 @@ final class RelaySession {
         if (closed) {
             return;
         }
-        if (hold != null || !backendReady || !waiting.isEmpty()) {
+        if (hold != null || elevatedRun != null || !backendReady || !waiting.isEmpty()) {
             waiting.add(buf.retainedSlice(index, size));
             waitingBytes += size;
             if (waitingBytes >= WAITING_LIMIT) {
@@ -411,8 +434,9 @@ final class RelaySession {
      *
      * The gate never lends a role to a statement that controls transactions or sets session state
      * (BEGIN, COMMIT, SAVEPOINT, SET, ...), which could carry the role past the statement.
-     * Statements PostgreSQL refuses inside a transaction block (VACUUM, CREATE DATABASE) fail with
-     * the backend's own error.
+     * Statements PostgreSQL refuses inside a transaction block (VACUUM, CREATE DATABASE, ...; see
+     * {@link OutsideTransaction}) run on a separate session logged in as the role instead
+     * ({@link #runOnElevatedSession}).
      */
     private void runElevated(Stmt st, String role, ByteBuf buf, int idx, int size) {
         if (!target.elevated().containsKey(role)) {
@@ -420,6 +444,11 @@ final class RelaySession {
             raiseOnBackend(st, new ProtocolError("42501", 1227, "the statement was approved to run as role \"" + role
                     + "\", which backend \"" + target.name() + "\" does not list under elevated-roles; it did not run."
                     + " Add the role there in the Countersign config", null));
+            return;
+        }
+        java.util.Optional<String> outside = OutsideTransaction.command(st.request.sql());
+        if (outside.isPresent() && buf.getByte(idx) != 'F') {
+            runOnElevatedSession(st, role, outside.get());
             return;
         }
         String switchTo = "SET LOCAL ROLE " + quoteIdent(role);
@@ -440,6 +469,69 @@ final class RelaySession {
         expect.add(st);
         toBackend.add(buf, idx, size);
         hiddenSwitch(st, "RESET ROLE");
+    }
+
+    /**
+     * Runs {@code command}, which cannot run in a transaction block, on its own backend session logged
+     * in with the role's credentials ({@link ElevatedSession}); its results reach the client as this
+     * session's, followed by a ReadyForQuery with this session's own status. Only outside a
+     * transaction block and with nothing else in flight (else the agent's transaction state is not
+     * known here); the refusals are raised on the agent's own backend, so a transaction block fails
+     * exactly as PostgreSQL's own "cannot run inside a transaction block" would fail it.
+     */
+    private void runOnElevatedSession(Stmt st, String role, String command) {
+        if (st.extended()) {
+            raiseOnBackend(st, new ProtocolError("0A000", 0, command + " was approved to run as role \"" + role
+                    + "\", but it cannot run in a transaction block, so it must run on a separate session logged in as that role,"
+                    + " which Countersign does only for simple-protocol queries; it did not run. Send it as a simple query"
+                    + " (psql does; pgjdbc: preferQueryMode=simple)", null));
+            return;
+        }
+        if (txStatus != 'I') {
+            raiseOnBackend(st, new ProtocolError("25001", 0, command + " cannot run inside a transaction block; run it outside one"
+                    + " (it was approved to run as role \"" + role + "\" and did not run)", null));
+            return;
+        }
+        if (!expect.isEmpty()) {
+            raiseOnBackend(st, new ProtocolError("25001", 0, command + " cannot run inside a transaction block, and it was sent"
+                    + " before this session's earlier statements had finished, so Countersign cannot tell whether one is open;"
+                    + " it did not run. Send it on its own, after the previous results", null));
+            return;
+        }
+        expect.add(st);
+        elevatedRun = new ElevatedSession(this, role, command, st.request.sql(), target.as(target.elevated().get(role)));
+        elevatedRun.start();
+        updateClientAutoRead();
+    }
+
+    /**
+     * The elevated session ended: after the statement's ReadyForQuery ({@code error} null), or with
+     * {@code error} (its login failed, or it broke off). The client gets the error, if any, then a
+     * ReadyForQuery with this session's status, which the elevated statement did not change.
+     */
+    void elevatedEnded(ElevatedSession e, ProtocolError error) {
+        if (elevatedRun != e || closed) {
+            return;
+        }
+        if (error != null) {
+            ByteBuf err = PgOut.error(client.alloc(), "ERROR", error);
+            try {
+                fromBackend(err, err.readerIndex(), err.readableBytes());
+                toClient.flushRange();
+            } finally {
+                err.release();
+            }
+        }
+        ByteBuf z = PgOut.readyForQuery(client.alloc(), txStatus);
+        try {
+            fromBackend(z, z.readerIndex(), z.readableBytes());
+            toClient.flushRange();
+        } finally {
+            z.release();
+        }
+        elevatedRun = null;
+        client.flush();
+        drainWaiting();
     }
 
     private void hiddenSwitch(Stmt owner, String sql) {
@@ -534,7 +626,7 @@ final class RelaySession {
     }
 
     private void drainWaiting() {
-        while (hold == null && !closed && !waiting.isEmpty()) {
+        while (hold == null && elevatedRun == null && !closed && !waiting.isEmpty()) {
             ByteBuf m = waiting.poll();
             waitingBytes -= m.readableBytes();
             try {
@@ -553,11 +645,12 @@ final class RelaySession {
         updateClientAutoRead();
     }
 
-    void updateClientAutoRead() {
+    @Override
+    public void updateClientAutoRead() {
         // While a statement is held the client is still read (so a disconnect is noticed at once),
         // its messages queue in order, up to a limit.
         boolean read = !closed && backendReady && backend != null && backend.isWritable()
-                && (hold == null ? waiting.isEmpty() : waitingBytes < WAITING_LIMIT);
+                && (hold == null && elevatedRun == null ? waiting.isEmpty() : waitingBytes < WAITING_LIMIT);
         if (client.config().isAutoRead() != read) {
             client.config().setAutoRead(read);
         }
@@ -594,13 +687,15 @@ final class RelaySession {
                 drainWaiting();
                 return;
             }
-            if (backendPid != 0) {
-                sendBackendCancel();
+            if (elevatedRun != null) {
+                elevatedRun.cancel();
+            } else if (backendPid != 0) {
+                sendBackendCancel(backendPid, backendSecret);
             }
         });
     }
 
-    private void sendBackendCancel() {
+    void sendBackendCancel(int backendPid, int backendSecret) {
         new Bootstrap()
                 .group(client.eventLoop())
                 .channel(settings.transport().socketChannel())
@@ -635,7 +730,8 @@ final class RelaySession {
 
     // ------------------------------------------------------------------ backend -> client
 
-    void fromBackend(ByteBuf buf, int idx, int size) {
+    @Override
+    public void fromBackend(ByteBuf buf, int idx, int size) {
         if (closed) {
             return;
         }
@@ -740,15 +836,18 @@ final class RelaySession {
         }
     }
 
-    void backendBytes(int n) {
+    @Override
+    public void backendBytes(int n) {
         metrics.bytesOut.increment(n);
     }
 
-    void backendBatchEnd() {
+    @Override
+    public void backendBatchEnd() {
         toClient.flushRange();
     }
 
-    void backendReadComplete() {
+    @Override
+    public void backendReadComplete() {
         if (outputPaused) {
             // What was forwarded before the paused final message (at most one read's worth) leaves with it
             // when the pause ends: one write to the client per statement instead of two.
@@ -1118,7 +1217,8 @@ final class RelaySession {
     }
 
     /** The backend connection ended while the client was still there. */
-    void backendClosed() {
+    @Override
+    public void backendClosed() {
         if (closed) {
             return;
         }
@@ -1146,6 +1246,10 @@ final class RelaySession {
 
     private void shutdown() {
         closed = true;
+        if (elevatedRun != null) {
+            elevatedRun.abandon();
+            elevatedRun = null;
+        }
         cancels.unregister(key);
         releaseAll(waiting);
         releaseAll(outWaiting);
@@ -1176,7 +1280,8 @@ final class RelaySession {
         }
     }
 
-    boolean closed() {
+    @Override
+    public boolean closed() {
         return closed;
     }
 

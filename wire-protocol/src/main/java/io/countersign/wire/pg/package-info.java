@@ -39,6 +39,11 @@
  *       Known limit: the backend has already run that statement (it is a read) and, in a pipeline or a
  *       multi-statement string, the statements after it; their output is discarded up to ReadyForQuery and
  *       an open transaction is not marked failed.</li>
+ *   <li><b>Allow with run-as</b>: the statement runs as the elevated role, wrapped in
+ *       {@code SET LOCAL ROLE ... RESET ROLE} on the agent's own backend connection; a statement that cannot
+ *       run in a transaction block ({@code OutsideTransaction}) runs instead on a separate backend session
+ *       logged in with the role's credentials ({@code ElevatedSession}, the same {@code BackendHandler}
+ *       login), whose results are relayed as the agent's own and which closes with the statement.</li>
  * </ul>
  * Each statement produces exactly one {@link io.countersign.wire.spi.StatementCompletion}; a portal
  * fetched in several Executes (fetchSize) is one statement. If the listener returns an unfinished stage,
