@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,9 +26,15 @@ import org.slf4j.LoggerFactory;
  * before (per-statement) or shortly after (bounded) an append completes, and a background conversion of
  * the journal into Parquet files with a manifest.
  *
- * <p>{@link #append} never blocks: it queues the record for the journal thread and returns a future.
- * Futures complete on the audit's own thread; hop back with {@code thenRunAsync(..., eventLoop)}.
- * A future that completes normally means the record is acknowledged: it is never lost afterwards.
+ * <p>{@link #append} never waits for the disk. On the fast path it encodes and hashes the record on the
+ * caller's thread and copies its frame into journal space the journal thread mapped and zero-filled ahead
+ * (memory stores, no system call, under a short lock that only guards the chain's order): with bounded
+ * fsync the returned future is already complete, so the caller needs no thread hop; with per-statement
+ * fsync it completes on the journal thread after the group's fsync. Whenever the fast path cannot run
+ * (no mapped room, a segment to roll, storage failing, records still queued) the record is queued for
+ * the journal thread, which writes through the file channel as before; while anything is queued the fast
+ * path stays off, so the chain keeps one order. A future that completes normally means the record is
+ * acknowledged: it is never lost afterwards.
  */
 public final class AuditTrail implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
@@ -37,6 +44,9 @@ public final class AuditTrail implements AutoCloseable {
     private record Pending(AuditRecord record, CompletableFuture<Void> future) {}
 
     private static final Pending STOP = new Pending(null, null);
+    /** Wakes the journal thread: a sync window opened, or a per-statement record waits for its fsync. */
+    private static final Pending WAKE = new Pending(null, null);
+    private static final CompletableFuture<Void> DURABLE = CompletableFuture.completedFuture(null);
 
     /** What opening found and repaired, for the start-up log. */
     public record Recovery(long journalRecords, long writtenToParquet, long nextSeq, List<String> notes) {}
@@ -56,6 +66,7 @@ public final class AuditTrail implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong fsyncs = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong mapped = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<AuditHealth>> listeners = new CopyOnWriteArrayList<>();
     private final Thread journalThread;
     private final Thread parquetThread;
@@ -69,19 +80,35 @@ public final class AuditTrail implements AutoCloseable {
     /** Highest seq whose journal frame is fsynced; the Parquet side never goes past it. */
     private volatile long durableSeq;
 
-    // journal-thread state
+    /**
+     * Guards the chain (nextSeq, lastHash, encoder, digest), the journal's position and mapped room, the
+     * lists below and {@code slowOutstanding}. Held only for work in memory, never across a system call.
+     */
+    private final ReentrantLock writeLock = new ReentrantLock();
+    /** Records queued for (or retried by) the journal thread and not settled; the fast path runs only at zero. */
+    private int slowOutstanding;
     private long nextSeq;
     private byte[] lastHash;
-    private final ArrayDeque<Pending> retry = new ArrayDeque<>();
-    private boolean stopping;
-    private final List<ChainedRecord> unsynced = new ArrayList<>();
-    private long syncDeadlineNanos;
-    private long repairPosition = -1;
     private final RecordCodec.Out encoder = new RecordCodec.Out(4096);
     private final java.security.MessageDigest digest = Hashes.sha256();
+    /** Written, not yet fsynced, in seq order: they go to Parquet once durable. */
+    private final List<ChainedRecord> unsynced = new ArrayList<>();
+    /** Per-statement fsync: fast-path records whose futures complete after the next fsync. */
+    private final List<Pending> awaitingSync = new ArrayList<>();
+    private long syncDeadlineNanos;
+    private final long chunkBytes;
+    /** The fast path asked the journal thread for more mapped room and it has not answered yet. */
+    private boolean fillRequested;
+
+    // journal-thread state
+    private final ArrayDeque<Pending> retry = new ArrayDeque<>();
+    private boolean stopping;
+    private long repairPosition = -1;
+    private long fillRetryAfterNanos;
 
     private AuditTrail(AuditConfig config) throws IOException {
         this.config = config;
+        this.chunkBytes = Math.max(4096, Math.min(4L << 20, config.journalSegmentBytes() / 4));
         Path dir = config.directory();
         Files.createDirectories(dir);
         lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -178,19 +205,107 @@ public final class AuditTrail implements AutoCloseable {
             refused.incrementAndGet();
             return CompletableFuture.failedFuture(new AuditUnavailableException(refusal()));
         }
-        if (pending.incrementAndGet() > config.maxPendingRecords()) {
-            pending.decrementAndGet();
-            refused.incrementAndGet();
-            return CompletableFuture.failedFuture(new AuditUnavailableException("the audit backlog is full ("
-                    + config.maxPendingRecords() + " records waiting for " + config.directory() + "); "
-                    + (health.ok() ? "the disk is too slow for the load" : "storage is failing: " + reason())));
+        CompletableFuture<Void> f;
+        writeLock.lock();
+        try {
+            if (closed) {
+                refused.incrementAndGet();
+                return CompletableFuture.failedFuture(new AuditUnavailableException("the audit trail in " + config.directory() + " is closed"));
+            }
+            if (slowOutstanding == 0 && journalFailure == null) {
+                CompletableFuture<Void> fast = appendMapped(record);
+                if (fast != null) {
+                    return fast;
+                }
+            }
+            if (pending.incrementAndGet() > config.maxPendingRecords()) {
+                pending.decrementAndGet();
+                refused.incrementAndGet();
+                return CompletableFuture.failedFuture(new AuditUnavailableException("the audit backlog is full ("
+                        + config.maxPendingRecords() + " records waiting for " + config.directory() + "); "
+                        + (health.ok() ? "the disk is too slow for the load" : "storage is failing: " + reason())));
+            }
+            slowOutstanding++;
+            f = new CompletableFuture<>();
+            queue.offer(new Pending(record, f));
+        } finally {
+            writeLock.unlock();
         }
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        queue.offer(new Pending(record, f));
         if (journalExited) {
             failQueued("the audit trail in " + config.directory() + " is closed");
         }
         return f;
+    }
+
+    /**
+     * The fast path, write lock held: encodes, copies the frame into mapped journal space, advances the
+     * chain. Null when the frame does not fit the mapped room (nothing changed; the caller queues it).
+     */
+    private CompletableFuture<Void> appendMapped(AuditRecord record) {
+        int length;
+        try {
+            length = encoder.encode(nextSeq, lastHash, record);
+        } catch (RuntimeException e) {
+            rejected.incrementAndGet();
+            return CompletableFuture.failedFuture(new IllegalArgumentException("audit record could not be encoded: " + e.getMessage()));
+        }
+        if (length > Journal.MAX_FRAME) {
+            rejected.incrementAndGet();
+            return CompletableFuture.failedFuture(new IllegalArgumentException(oversized(length)));
+        }
+        if (!journal.appendMapped(encoder.buffer(), length)) {
+            return null;
+        }
+        digest.update(encoder.buffer(), 0, length);
+        byte[] hash = digest.digest();
+        encoder.shrink();
+        ChainedRecord chained = new ChainedRecord(nextSeq, lastHash, hash, record);
+        mapped.incrementAndGet();
+        nextSeq++;
+        lastHash = hash;
+        boolean firstUnsynced = unsynced.isEmpty();
+        unsynced.add(chained);
+        boolean wake = false;
+        if (!fillRequested && journal.roomLow(chunkBytes)) {
+            fillRequested = true; // fill the next stretch before this one runs out
+            wake = true;
+        }
+        CompletableFuture<Void> result;
+        if (config.fsync() instanceof FsyncPolicy.Bounded b) {
+            written.incrementAndGet();
+            if (firstUnsynced) {
+                syncDeadlineNanos = System.nanoTime() + b.maxDelay().toNanos();
+                wake = true;
+            }
+            result = DURABLE;
+        } else {
+            result = new CompletableFuture<>();
+            pending.incrementAndGet();
+            awaitingSync.add(new Pending(record, result));
+            wake |= awaitingSync.size() == 1;
+        }
+        if (wake) {
+            queue.offer(WAKE);
+        }
+        return result;
+    }
+
+    private static String oversized(int length) {
+        return "audit record is " + length + " bytes, over the " + Journal.MAX_FRAME
+                + " byte limit (a very large SQL text or parameter list); shorten it before auditing";
+    }
+
+    /** Queued records the journal thread finished with (written, failed or rejected); at zero the fast path resumes. */
+    private void settled(int n) {
+        if (n == 0) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            slowOutstanding -= n;
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     /** False while fail-closed and storage is failing (or after close): the proxy should refuse new statements. */
@@ -209,13 +324,14 @@ public final class AuditTrail implements AutoCloseable {
 
     /**
      * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
-     * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, and the
-     * newest seq that is durable in the journal.
+     * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, the
+     * newest seq that is durable in the journal, and how many records took the fast path (copied into
+     * mapped journal space on the caller's thread) rather than the journal thread's queue.
      */
-    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq) {}
+    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long mapped) {}
 
     public Stats stats() {
-        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq);
+        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, mapped.get());
     }
 
     /** Records whose future has not completed yet. */
@@ -290,29 +406,27 @@ public final class AuditTrail implements AutoCloseable {
                     syncIfDue(stopping);
                     continue;
                 }
+                if (!stopping && journalFailure == null) {
+                    fillAhead(); // before waiting, so the first appends already find mapped room
+                }
                 Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
                 if (first == STOP) {
                     stopping = true;
-                } else if (first != null) {
+                } else if (first != null && first != WAKE) {
                     batch.add(first);
                 }
-                int room = MAX_BATCH - batch.size();
-                if (room > 0) {
-                    List<Pending> more = new ArrayList<>();
-                    queue.drainTo(more, room);
-                    for (Pending p : more) {
-                        if (p == STOP) {
-                            stopping = true;
-                        } else {
-                            batch.add(p);
-                        }
+                for (Pending p; batch.size() < MAX_BATCH && (p = queue.poll()) != null; ) {
+                    if (p == STOP) {
+                        stopping = true;
+                    } else if (p != WAKE) {
+                        batch.add(p);
                     }
                 }
                 if (!batch.isEmpty()) {
                     writeBatch(batch);
                 }
                 syncIfDue(stopping);
-                if (stopping && batch.isEmpty() && queue.isEmpty() && retry.isEmpty() && unsynced.isEmpty()) {
+                if (stopping && batch.isEmpty() && queue.isEmpty() && retry.isEmpty() && nothingUnsynced()) {
                     break;
                 }
             } catch (InterruptedException e) {
@@ -330,28 +444,96 @@ public final class AuditTrail implements AutoCloseable {
         for (Pending p : retry) {
             fail(p, why);
         }
+        settled(retry.size());
         retry.clear();
+        List<Pending> waiting;
+        writeLock.lock();
+        try {
+            waiting = new ArrayList<>(awaitingSync);
+            awaitingSync.clear();
+        } finally {
+            writeLock.unlock();
+        }
+        for (Pending p : waiting) {
+            fail(p, why);
+        }
         toParquet.offer(STOP_RECORD);
     }
 
     private static final ChainedRecord STOP_RECORD = new ChainedRecord(Long.MIN_VALUE, new byte[0], new byte[0], null);
 
+    private boolean nothingUnsynced() {
+        writeLock.lock();
+        try {
+            return unsynced.isEmpty();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     private long pollNanos(boolean stopping) {
         if (stopping) {
             return 0;
         }
-        if (!unsynced.isEmpty()) {
-            return Math.max(0, syncDeadlineNanos - System.nanoTime());
+        writeLock.lock();
+        try {
+            if (!unsynced.isEmpty()) {
+                return !awaitingSync.isEmpty() ? 0 : Math.max(0, syncDeadlineNanos - System.nanoTime());
+            }
+        } finally {
+            writeLock.unlock();
         }
         return TimeUnit.SECONDS.toNanos(1);
     }
 
+    /** Zero-fills and maps the next stretch of the segment for the fast path, when the room left is low. */
+    private void fillAhead() {
+        if (System.nanoTime() < fillRetryAfterNanos) {
+            return;
+        }
+        long start;
+        writeLock.lock();
+        try {
+            fillRequested = false;
+            start = journal.nextChunkStart(chunkBytes);
+        } finally {
+            writeLock.unlock();
+        }
+        if (start < 0) {
+            return;
+        }
+        Journal.Chunk chunk;
+        try {
+            chunk = journal.fillAhead(start, chunkBytes);
+        } catch (IOException | RuntimeException e) {
+            // Not a failure of the trail: records still go through the file channel, and a real write
+            // failure there is what turns the health red. Try again after the retry interval.
+            log.debug("audit journal could not fill {} bytes ahead in {}: {}", chunkBytes, config.journalDir(), e.toString());
+            fillRetryAfterNanos = System.nanoTime() + config.retryInterval().toNanos();
+            return;
+        }
+        writeLock.lock();
+        try {
+            journal.addChunk(chunk);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Writes queued records through the file channel. The fast path is off meanwhile (they count in
+     * {@code slowOutstanding}), so the chain, the encoder and the journal position are this thread's alone
+     * until {@link #settled} lets callers back in.
+     */
     private void writeBatch(List<Pending> original) {
+        writeLock.lock(); // see every fast-path write that happened before these records were queued
+        writeLock.unlock();
         List<Pending> batch = original;
         long seq0 = nextSeq;
         byte[] hash0 = lastHash;
         long startPos = -1;
         List<ChainedRecord> chained = new ArrayList<>(batch.size());
+        int settledNow = 0;
         try {
             if (journal.position() >= config.journalSegmentBytes()) {
                 forceUnsynced();
@@ -365,12 +547,13 @@ public final class AuditTrail implements AutoCloseable {
                     length = encoder.encode(nextSeq, lastHash, p.record());
                 } catch (RuntimeException e) {
                     rejectRecord(p, "audit record could not be encoded: " + e.getMessage());
+                    settledNow++;
                     continue;
                 }
                 if (length > Journal.MAX_FRAME) {
                     // one oversized record is the caller's problem, not a storage failure
-                    rejectRecord(p, "audit record is " + length + " bytes, over the " + Journal.MAX_FRAME
-                            + " byte limit (a very large SQL text or parameter list); shorten it before auditing");
+                    rejectRecord(p, oversized(length));
+                    settledNow++;
                     continue;
                 }
                 digest.update(encoder.buffer(), 0, length);
@@ -384,27 +567,35 @@ public final class AuditTrail implements AutoCloseable {
             encoder.shrink();
             batch = accepted;
             if (batch.isEmpty()) {
+                settled(settledNow);
                 return;
             }
             journal.flushFrames();
-            if (config.fsync() instanceof FsyncPolicy.PerStatement) {
-                journal.force();
-                fsyncs.incrementAndGet();
-                published(chained);
-                for (Pending p : batch) {
-                    complete(p);
-                }
-            } else {
-                // Bounded: in the page cache now (safe from a process crash); fsync within the bound.
+            writeLock.lock();
+            try {
                 if (unsynced.isEmpty()) {
-                    syncDeadlineNanos = System.nanoTime() + ((FsyncPolicy.Bounded) config.fsync()).maxDelay().toNanos();
+                    long bound = config.fsync() instanceof FsyncPolicy.Bounded b ? b.maxDelay().toNanos() : 0;
+                    syncDeadlineNanos = System.nanoTime() + bound;
                 }
                 unsynced.addAll(chained);
-                for (Pending p : batch) {
-                    complete(p);
-                }
+            } finally {
+                writeLock.unlock();
             }
+            if (config.fsync() instanceof FsyncPolicy.PerStatement) {
+                forceUnsynced();
+            }
+            // Bounded: in the page cache now (safe from a process crash); fsync within the bound.
+            for (Pending p : batch) {
+                complete(p);
+            }
+            settled(settledNow + batch.size());
         } catch (IOException | RuntimeException e) {
+            writeLock.lock();
+            try {
+                unsynced.removeAll(chained);
+            } finally {
+                writeLock.unlock();
+            }
             nextSeq = seq0;
             lastHash = hash0;
             journalFailure = "journal write to " + config.journalDir() + " failed: " + e.getMessage();
@@ -422,17 +613,24 @@ public final class AuditTrail implements AutoCloseable {
                     continue; // rejected as invalid above
                 }
                 if (config.failureMode() == FailureMode.FAIL_OPEN) {
-                    retry.add(p);
+                    retry.add(p); // still outstanding: the fast path stays off until it is written
                 } else {
                     fail(p, refusal());
+                    settledNow++;
                 }
             }
+            settled(settledNow);
         }
     }
 
     private void syncIfDue(boolean stopping) {
-        if (unsynced.isEmpty() || (!stopping && System.nanoTime() < syncDeadlineNanos)) {
-            return;
+        writeLock.lock();
+        try {
+            if (unsynced.isEmpty() || (!stopping && awaitingSync.isEmpty() && System.nanoTime() < syncDeadlineNanos)) {
+                return;
+            }
+        } finally {
+            writeLock.unlock();
         }
         try {
             forceUnsynced();
@@ -442,14 +640,42 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    /**
+     * Fsyncs the journal and hands what it made durable to Parquet. Takes the list first: records written
+     * after that wait for the next fsync, since this one may or may not cover them.
+     */
     private void forceUnsynced() throws IOException {
-        if (unsynced.isEmpty()) {
-            return;
+        List<ChainedRecord> durable;
+        List<Pending> waiters;
+        writeLock.lock();
+        try {
+            if (unsynced.isEmpty()) {
+                return;
+            }
+            durable = new ArrayList<>(unsynced);
+            unsynced.clear();
+            waiters = awaitingSync.isEmpty() ? List.of() : new ArrayList<>(awaitingSync);
+            awaitingSync.clear();
+        } finally {
+            writeLock.unlock();
         }
-        journal.force();
+        try {
+            journal.force();
+        } catch (IOException | RuntimeException e) {
+            writeLock.lock();
+            try {
+                unsynced.addAll(0, durable);
+                awaitingSync.addAll(0, waiters);
+            } finally {
+                writeLock.unlock();
+            }
+            throw e;
+        }
         fsyncs.incrementAndGet();
-        published(new ArrayList<>(unsynced));
-        unsynced.clear();
+        published(durable);
+        for (Pending p : waiters) {
+            complete(p);
+        }
     }
 
     private void published(List<ChainedRecord> durable) {
@@ -464,11 +690,12 @@ public final class AuditTrail implements AutoCloseable {
             stopping = true;
             p = null; // still probe once: a recovered disk lets close() write what is waiting
         }
-        if (p != null) {
+        if (p != null && p != WAKE) {
             if (config.failureMode() == FailureMode.FAIL_OPEN) {
                 retry.add(p);
             } else {
                 fail(p, refusal());
+                settled(1);
             }
         }
         try {
@@ -479,6 +706,7 @@ public final class AuditTrail implements AutoCloseable {
             probeWrite(config.journalDir());
             forceUnsynced();
             journalFailure = null;
+            fillRetryAfterNanos = 0;
             updateHealth();
             return false;
         } catch (IOException | RuntimeException e) {
@@ -505,13 +733,16 @@ public final class AuditTrail implements AutoCloseable {
     private void failQueued(String why) {
         List<Pending> drained = new ArrayList<>();
         queue.drainTo(drained);
+        int n = 0;
         for (Pending p : drained) {
             if (p == STOP) {
                 stopping = true;
-            } else {
+            } else if (p != WAKE) {
                 fail(p, why);
+                n++;
             }
         }
+        settled(n);
     }
 
     private void rejectRecord(Pending p, String why) {
@@ -625,7 +856,12 @@ public final class AuditTrail implements AutoCloseable {
         if (closed) {
             return;
         }
-        closed = true;
+        writeLock.lock();
+        try {
+            closed = true; // under the lock: no fast-path write lands after the final fsync
+        } finally {
+            writeLock.unlock();
+        }
         queue.offer(STOP);
         try {
             journalThread.join();

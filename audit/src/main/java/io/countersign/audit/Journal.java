@@ -2,11 +2,13 @@ package io.countersign.audit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,8 +19,17 @@ import java.util.zip.CRC32C;
  * carries the chain state it continues from (next seq, previous hash), then frames
  * {@code [int length][int crc32c][canonical record bytes]}.
  *
- * <p>Appends, forces and rolls happen on the trail's journal thread only; {@link #trimThrough} comes from
- * the Parquet thread and only ever deletes segments the journal thread has closed.
+ * <p>Two ways in. The fast path, {@link #appendMapped}, copies a frame into a memory-mapped stretch of the
+ * current segment that the journal thread zero-filled ahead of time ({@link #prepareAhead}): no system call,
+ * and the bytes are in the page cache, so they survive a crash of this process just as a {@code write}
+ * would. The slow path, {@link #write} and {@link #flushFrames}, writes at the same position through the
+ * file channel; it is used while the trail is frozen (rolling, failing, retrying, or a frame that does not
+ * fit the mapped room). Every method that touches {@code position} or the mapped chunks runs under the
+ * trail's write lock or while the trail is frozen (no fast-path writer can run); {@link #trimThrough}
+ * comes from the Parquet thread and only ever deletes segments the journal thread has closed.
+ *
+ * <p>A segment's unused tail may be zeros (space filled ahead but never written). A scan reads a
+ * zero-length frame followed only by zeros as the end of the segment, not as damage.
  */
 final class Journal implements AutoCloseable {
     static final int HEADER_BYTES = 4 + 8 + Hashes.LENGTH + 4;
@@ -31,6 +42,11 @@ final class Journal implements AutoCloseable {
     /** What a scan found: the records in order and the chain state to continue from. */
     record Scan(List<ChainedRecord> records, long nextSeq, byte[] lastHash, List<String> notes) {}
 
+    /** A mapped, zero-filled stretch {@code [start, end)} of the current segment. */
+    record Chunk(long start, long end, MappedByteBuffer buf) {}
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16).asReadOnlyBuffer();
+
     private final Path dir;
     private final long segmentBytes;
     private final List<Segment> segments = new ArrayList<>(); // guarded by this
@@ -38,6 +54,10 @@ final class Journal implements AutoCloseable {
     private long position;
     private final ByteBuffer frame = ByteBuffer.allocateDirect(1 << 16);
     private final CRC32C crc = new CRC32C();
+    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    /** End of the last mapped chunk; equal to or below {@code position} when there is no mapped room. */
+    private long mappedEnd;
+    private final byte[] frameHeader = new byte[8];
 
     private Journal(Path dir, long segmentBytes) {
         this.dir = dir;
@@ -116,6 +136,16 @@ final class Journal implements AutoCloseable {
                         }
                     }
                 }
+                if (problem != null && len == 0 && allZero(bytes, pos)) {
+                    // space filled ahead for the fast path and never written: the segment ends here
+                    if (repair && last) {
+                        try (FileChannel ch = FileChannel.open(seg.path, StandardOpenOption.WRITE)) {
+                            ch.truncate(pos);
+                            ch.force(true);
+                        }
+                    }
+                    break;
+                }
                 if (problem != null) {
                     if (!last) {
                         throw new AuditStorageException("journal segment " + seg.path + " is corrupt at offset " + pos + " ("
@@ -146,6 +176,15 @@ final class Journal implements AutoCloseable {
         return new Scan(records, nextSeq, lastHash, notes);
     }
 
+    private static boolean allZero(byte[] bytes, int from) {
+        for (int i = from; i < bytes.length; i++) {
+            if (bytes[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean headerValid(ByteBuffer buf) {
         for (int i = 0; i < 4; i++) {
             if (buf.get(i) != MAGIC[i]) {
@@ -166,16 +205,17 @@ final class Journal implements AutoCloseable {
             j.startSegment(nextSeq, lastHash);
         } else {
             Segment last = j.segments.get(j.segments.size() - 1);
-            j.current = FileChannel.open(last.path, StandardOpenOption.WRITE);
+            j.current = FileChannel.open(last.path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             j.position = j.current.size();
-            j.current.position(j.position);
         }
+        j.mappedEnd = j.position;
         return j;
     }
 
     private void startSegment(long nextSeq, byte[] lastHash) throws IOException {
         Path p = dir.resolve(String.format("segment-%020d.log", nextSeq));
-        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
         try {
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);
             h.put(MAGIC).putLong(nextSeq).put(lastHash);
@@ -197,6 +237,8 @@ final class Journal implements AutoCloseable {
         }
         current = ch;
         position = HEADER_BYTES;
+        chunks.clear();
+        mappedEnd = position;
         synchronized (this) {
             segments.removeIf(s -> s.path.equals(p));
             segments.add(new Segment(p, nextSeq));
@@ -243,28 +285,149 @@ final class Journal implements AutoCloseable {
 
     private void writeFully(ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
-            position += current.write(b);
+            position += current.write(b, position);
         }
+        dropChunksBelow(position);
+    }
+
+    private void dropChunksBelow(long pos) {
+        while (!chunks.isEmpty() && chunks.peekFirst().end() <= pos) {
+            chunks.pollFirst();
+        }
+        if (chunks.isEmpty()) {
+            mappedEnd = Math.max(mappedEnd, pos);
+        }
+    }
+
+    // ---------------------------------------------------------------- fast path: mapped room
+
+    /**
+     * Copies the frame of {@code canonical[0, length)} into the mapped room at the current position; false
+     * (nothing written) when the room is too small. Trail write lock held.
+     */
+    boolean appendMapped(byte[] canonical, int length) {
+        int need = 8 + length;
+        if (chunks.isEmpty() || position + need > mappedEnd) {
+            return false;
+        }
+        crc.reset();
+        crc.update(canonical, 0, length);
+        int checksum = (int) crc.getValue();
+        byte[] h = frameHeader;
+        h[0] = (byte) (length >>> 24);
+        h[1] = (byte) (length >>> 16);
+        h[2] = (byte) (length >>> 8);
+        h[3] = (byte) length;
+        h[4] = (byte) (checksum >>> 24);
+        h[5] = (byte) (checksum >>> 16);
+        h[6] = (byte) (checksum >>> 8);
+        h[7] = (byte) checksum;
+        // length first: a crash between the two copies leaves a frame whose checksum fails, a torn tail
+        putMapped(position, h, 0, 8);
+        putMapped(position + 8, canonical, 0, length);
+        position += need;
+        dropChunksBelow(position);
+        return true;
+    }
+
+    private void putMapped(long at, byte[] src, int off, int len) {
+        for (Chunk c : chunks) {
+            if (len == 0) {
+                return;
+            }
+            if (at >= c.end()) {
+                continue;
+            }
+            int n = (int) Math.min(len, c.end() - at);
+            c.buf().put((int) (at - c.start()), src, off, n);
+            at += n;
+            off += n;
+            len -= n;
+        }
+        if (len != 0) {
+            throw new IllegalStateException("journal frame ran past the mapped room"); // appendMapped checked the room
+        }
+    }
+
+    /** True when less than half a chunk of mapped room is left, so the journal thread should fill more. Lock held. */
+    boolean roomLow(long chunkBytes) {
+        return mappedEnd - position < chunkBytes / 2 && position < segmentBytes;
+    }
+
+    /** Where the next mapped chunk would start, or -1 when no more is wanted. Trail write lock held. */
+    long nextChunkStart(long chunkBytes) {
+        long start = Math.max(mappedEnd, position);
+        if (start >= segmentBytes || mappedEnd - position >= chunkBytes / 2) {
+            return -1;
+        }
+        return start;
+    }
+
+    /**
+     * Zero-fills and maps {@code [start, start + chunkBytes)} (capped at the segment size) beyond everything
+     * written. Journal thread, without the lock: no writer touches the file past {@code mappedEnd}. On
+     * failure (typically no space) the file is cut back to {@code start} and the fast path just stays off.
+     */
+    Chunk fillAhead(long start, long chunkBytes) throws IOException {
+        long end = Math.min(start + chunkBytes, segmentBytes);
+        try {
+            ByteBuffer zeros = ZEROS.duplicate();
+            for (long at = start; at < end; ) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), end - at));
+                at += current.write(zeros, at);
+            }
+            return new Chunk(start, end, current.map(FileChannel.MapMode.READ_WRITE, start, end - start));
+        } catch (IOException | RuntimeException e) {
+            try {
+                current.truncate(start);
+            } catch (IOException ignored) {
+                // the zeros past start read as unused space; nothing is lost
+            }
+            throw e;
+        }
+    }
+
+    /** Publishes a chunk made by {@link #fillAhead}, unless the segment changed meanwhile. Trail write lock held. */
+    boolean addChunk(Chunk c) {
+        if (c.start() != Math.max(mappedEnd, position)) {
+            return false;
+        }
+        chunks.addLast(c);
+        mappedEnd = c.end();
+        return true;
+    }
+
+    /** Drops the mapped room (before a truncation or a roll: nothing may be written past the file's end). */
+    void dropMapped() {
+        chunks.clear();
+        mappedEnd = position;
     }
 
     void force() throws IOException {
         current.force(false);
     }
 
-    /** Rolls to a new segment when the current one is full. Called between batches, after a force. */
+    /**
+     * Rolls to a new segment when the current one is full. Called while frozen, after a force; the old
+     * segment loses the zeros filled ahead, so it ends at its last frame.
+     */
     void rollIfFull(long nextSeq, byte[] lastHash) throws IOException {
         if (position >= segmentBytes) {
+            dropMapped();
+            current.truncate(position);
+            current.force(true);
             startSegment(nextSeq, lastHash);
         }
     }
 
-    /** Cuts the current segment back to {@code pos} (dropping a failed, unacknowledged batch). */
+    /** Cuts the current segment back to {@code pos} (dropping a failed, unacknowledged batch). Frozen. */
     void truncateTo(long pos) throws IOException {
         frame.clear();
+        chunks.clear();
         current.truncate(pos);
-        current.position(pos);
         current.force(false);
         position = pos;
+        mappedEnd = pos;
     }
 
     /** Deletes closed segments whose every record has seq <= {@code durableInParquet}. */
@@ -287,6 +450,12 @@ final class Journal implements AutoCloseable {
     @Override
     public void close() throws IOException {
         if (current != null) {
+            dropMapped();
+            try {
+                current.truncate(position); // leave no zeros behind on a clean stop
+            } catch (IOException ignored) {
+                // a full or read-only disk: the zeros read as unused space on the next open
+            }
             current.close();
         }
     }

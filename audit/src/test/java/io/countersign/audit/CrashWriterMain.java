@@ -8,8 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Run as a separate JVM by {@link KillNineTest}: appends statement records under load from several threads
- * and prints {@code ACK <run>-<id>} for each record whose append completed (per-statement fsync), until killed.
- * The id is in the record's session_id ("crash-<run>-<id>") so the test can find it after recovery.
+ * and prints {@code ACK <run>-<id>} for each record whose append completed, until killed; the fsync policy is
+ * the fourth argument (default per-statement). Every 50 ms it prints {@code MAPPED <n>}, the records that took
+ * the fast path. The id is in the record's session_id ("crash-<run>-<id>") so the test can find it after recovery.
  */
 public final class CrashWriterMain {
     public static void main(String[] args) throws Exception {
@@ -17,10 +18,21 @@ public final class CrashWriterMain {
         int threads = Integer.parseInt(args[1]);
         String run = args[2];
         AuditConfig config = AuditConfig.defaults(dir, "crash-node")
+                .withFsync(FsyncPolicy.parse(args.length > 3 ? args[3] : "per-statement"))
                 .withParquetRoll(64 * 1024, Duration.ofMillis(100))
                 .withJournalSegmentBytes(256 * 1024);
         AuditTrail trail = AuditTrail.open(config);
         System.out.println("OPEN " + trail.recovery().nextSeq());
+        Thread.ofPlatform().daemon().start(() -> {
+            while (true) {
+                System.out.println("MAPPED " + trail.stats().mapped());
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
         AtomicLong ids = new AtomicLong();
         for (int t = 0; t < threads; t++) {
             Thread.ofPlatform().start(() -> {

@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** kill -9 of a real writer process under load loses no acknowledged record; the next open finishes the Parquet. */
@@ -24,12 +25,21 @@ class KillNineTest {
     @TempDir
     Path dir;
 
-    @Test
-    void killNineUnderLoadLosesNoAcknowledgedRecordAndTheNextOpenCompletesTheParquet() throws Exception {
+    /**
+     * Per-statement fsync acknowledges after the group's fsync; bounded fsync acknowledges once the frame is
+     * copied into mapped journal space on the writer's own thread: both must survive the process dying.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"per-statement", "bounded:5ms"})
+    void killNineUnderLoadLosesNoAcknowledgedRecordAndTheNextOpenCompletesTheParquet(String fsync) throws Exception {
         Set<String> acked = ConcurrentHashMap.newKeySet();
+        boolean bounded = fsync.startsWith("bounded");
         for (int round = 0; round < 2; round++) {
             // two crashes in a row: the second run starts from a recovered trail and is killed again
-            acked.addAll(runAndKill("r" + round, round == 0 ? 1500 : 800));
+            acked.addAll(runAndKill("r" + round, fsync, bounded ? 30_000 : round == 0 ? 1500 : 800));
+            if (bounded) {
+                assertThat(lastMapped).as("records that took the mapped fast path in run " + round).isPositive();
+            }
         }
         assertThat(acked).hasSizeGreaterThan(1000);
 
@@ -61,10 +71,13 @@ class KillNineTest {
     }
 
     /** Runs the writer until it has acknowledged {@code minAcks} records, kills it with SIGKILL, returns what it acked. */
-    private Set<String> runAndKill(String run, int minAcks) throws Exception {
+    private volatile long lastMapped;
+
+    private Set<String> runAndKill(String run, String fsync, int minAcks) throws Exception {
+        lastMapped = 0;
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), CrashWriterMain.class.getName(),
-                dir.toString(), "4", run)
+                dir.toString(), "4", run, fsync)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         Set<String> acked = ConcurrentHashMap.newKeySet();
@@ -72,6 +85,9 @@ class KillNineTest {
         Thread reader = Thread.ofPlatform().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
+                    if (line.startsWith("MAPPED ")) {
+                        lastMapped = Long.parseLong(line.substring(7));
+                    }
                     if (line.startsWith("ACK ")) {
                         acked.add(line.substring(4));
                         if (acked.size() >= minAcks) {
