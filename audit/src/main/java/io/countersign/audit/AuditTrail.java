@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -60,7 +61,13 @@ public final class AuditTrail implements AutoCloseable {
     private final Recovery recovery;
 
     private final LinkedTransferQueue<Pending> queue = new LinkedTransferQueue<>();
-    private final LinkedTransferQueue<ChainedRecord> toParquet = new LinkedTransferQueue<>();
+    /** Guards the Parquet sink and the journal tail: the idle-priority writer and the catch-up writer take turns. */
+    private final ReentrantLock sinkLock = new ReentrantLock();
+    private JournalTail tail; // guarded by sinkLock
+    private volatile boolean parquetDone;
+    /** The highest seq fed to the Parquet sink, readable without the sink lock. */
+    private volatile long parquetFed;
+    private volatile boolean catchingUp;
     private final AtomicInteger pending = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
@@ -70,6 +77,7 @@ public final class AuditTrail implements AutoCloseable {
     private final List<Consumer<AuditHealth>> listeners = new CopyOnWriteArrayList<>();
     private final Thread journalThread;
     private final Thread parquetThread;
+    private final Thread catchUpThread;
 
     private volatile boolean closed;
     private volatile boolean journalExited;
@@ -164,10 +172,14 @@ public final class AuditTrail implements AutoCloseable {
         for (String n : recovery.notes()) {
             log.warn("audit recovery in {}: {}", dir, n);
         }
+        tail = new JournalTail(config.journalDir(), sink.fedThrough());
+        parquetFed = sink.fedThrough();
         journalThread = Thread.ofPlatform().name("countersign-audit-journal").daemon().unstarted(this::journalLoop);
         parquetThread = Thread.ofPlatform().name("countersign-audit-parquet").daemon().unstarted(this::parquetLoop);
+        catchUpThread = Thread.ofPlatform().name("countersign-audit-catch-up").daemon().unstarted(this::catchUpLoop);
         journalThread.start();
         parquetThread.start();
+        catchUpThread.start();
     }
 
     /**
@@ -325,13 +337,16 @@ public final class AuditTrail implements AutoCloseable {
     /**
      * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
      * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, the
-     * newest seq that is durable in the journal, and how many records took the fast path (copied into
-     * mapped journal space on the caller's thread) rather than the journal thread's queue.
+     * newest seq that is durable in the journal, how many records took the fast path (copied into mapped
+     * journal space on the caller's thread) rather than the journal thread's queue, and how many durable
+     * records wait in the journal for the Parquet writer.
      */
-    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long mapped) {}
+    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long mapped,
+            long parquetBacklog) {}
 
     public Stats stats() {
-        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, mapped.get());
+        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, mapped.get(),
+                parquetBacklog());
     }
 
     /** Records whose future has not completed yet. */
@@ -457,10 +472,8 @@ public final class AuditTrail implements AutoCloseable {
         for (Pending p : waiting) {
             fail(p, why);
         }
-        toParquet.offer(STOP_RECORD);
+        LockSupport.unpark(parquetThread); // durableSeq is final now: the Parquet writer finishes and stops
     }
-
-    private static final ChainedRecord STOP_RECORD = new ChainedRecord(Long.MIN_VALUE, new byte[0], new byte[0], null);
 
     private boolean nothingUnsynced() {
         writeLock.lock();
@@ -672,15 +685,10 @@ public final class AuditTrail implements AutoCloseable {
             throw e;
         }
         fsyncs.incrementAndGet();
-        published(durable);
+        durableSeq = durable.get(durable.size() - 1).seq(); // the Parquet writer reads up to here from the journal
         for (Pending p : waiters) {
             complete(p);
         }
-    }
-
-    private void published(List<ChainedRecord> durable) {
-        durableSeq = durable.get(durable.size() - 1).seq();
-        toParquet.addAll(durable);
     }
 
     /** Waits the retry interval, then checks whether the journal can write again. True when still failing. */
@@ -765,21 +773,25 @@ public final class AuditTrail implements AutoCloseable {
 
     // ---------------------------------------------------------------- parquet thread
 
+    /** Records the Parquet writer converts per turn: small, so a preempted idle-priority turn holds the sink briefly. */
+    private static final int CONVERT_BATCH = 64;
+    /** Durable records not yet in Parquet beyond which the catch-up writer works at normal priority. */
+    static final long CATCH_UP_BACKLOG = 200_000;
+    private static final long IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    /**
+     * The Parquet writer: follows the journal on disk and converts durable records into Parquet files. It
+     * runs at idle CPU priority where the OS allows it, because the journal already made every record
+     * durable and Parquet is the queryable copy: under full load statements get the CPU and the writer
+     * uses what is left, with the backlog waiting in the journal, not on the heap. Past
+     * {@link #CATCH_UP_BACKLOG} records the catch-up thread converts at normal priority.
+     */
     private void parquetLoop() {
-        boolean draining = false;
+        Priorities.lowerCurrentThread(log);
         while (true) {
             try {
                 if (parquetFailure != null) {
-                    if (draining) {
-                        break;
-                    }
-                    // The journal holds everything queued here; resync re-reads it, so keeping it would only grow the heap.
-                    for (ChainedRecord queued; (queued = toParquet.poll()) != null; ) {
-                        if (queued == STOP_RECORD) {
-                            draining = true;
-                        }
-                    }
-                    boolean journalDone = closed && !journalThread.isAlive();
+                    boolean journalDone = journalExited;
                     if (!journalDone) {
                         Thread.sleep(config.retryInterval().toMillis());
                     }
@@ -791,57 +803,150 @@ public final class AuditTrail implements AutoCloseable {
                     }
                     continue;
                 }
-                long due = sink.nanosUntilRollDue();
-                ChainedRecord r = draining ? toParquet.poll() : toParquet.poll(due < 0 ? TimeUnit.SECONDS.toNanos(1) : due, TimeUnit.NANOSECONDS);
-                while (r != null) {
-                    if (r == STOP_RECORD) {
-                        draining = true;
-                    } else {
-                        sink.accept(r);
+                int converted;
+                long rollDue;
+                sinkLock.lock();
+                try {
+                    if (parquetDone) {
+                        break; // the catch-up writer finished the last files at close
                     }
-                    r = toParquet.poll();
+                    converted = convertTurn();
+                    if (converted == 0 && finishIfClosed()) {
+                        break;
+                    }
+                    rollDue = sink.nanosUntilRollDue();
+                } finally {
+                    sinkLock.unlock();
                 }
-                long before = sink.watermark();
-                if (draining) {
-                    sink.commitAll();
-                } else {
-                    sink.rollAged();
-                }
-                if (sink.watermark() != before || draining) {
-                    journal.trimThrough(sink.watermark());
-                }
-                if (draining) {
-                    break;
+                if (converted == 0) {
+                    LockSupport.parkNanos(rollDue < 0 ? IDLE_POLL_NANOS : Math.max(1, Math.min(IDLE_POLL_NANOS, rollDue)));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             } catch (IOException | RuntimeException e) {
-                log.error("audit Parquet writing in {} failed; records stay in the journal and are written again", config.directory(), e);
-                sink.abortAll();
-                parquetFailure = "Parquet writing in " + config.directory() + " failed: " + e.getMessage();
-                updateHealth();
+                parquetFailed(e);
+            }
+        }
+        parquetDone = true;
+        LockSupport.unpark(catchUpThread);
+    }
+
+    /**
+     * Sink lock held: once the journal thread has exited (durableSeq is final) and everything durable is
+     * fed, commits the open files, trims the journal and marks the writers done.
+     */
+    private boolean finishIfClosed() throws IOException {
+        if (parquetDone) {
+            return true;
+        }
+        if (!journalExited || sink.fedThrough() < durableSeq) {
+            return false;
+        }
+        long before = sink.watermark();
+        sink.commitAll();
+        if (sink.watermark() != before) {
+            journal.trimThrough(sink.watermark());
+        }
+        parquetDone = true;
+        return true;
+    }
+
+    /** One turn of conversion, sink lock held: a batch from the journal, files rolled by age, the journal trimmed. */
+    private int convertTurn() throws IOException {
+        long before = sink.watermark();
+        List<ChainedRecord> batch = tail.next(durableSeq, CONVERT_BATCH);
+        for (ChainedRecord r : batch) {
+            sink.accept(r);
+        }
+        parquetFed = sink.fedThrough();
+        sink.rollAged();
+        if (sink.watermark() != before) {
+            journal.trimThrough(sink.watermark());
+        }
+        return batch.size();
+    }
+
+    private void parquetFailed(Exception e) {
+        log.error("audit Parquet writing in {} failed; records stay in the journal and are written again", config.directory(), e);
+        sinkLock.lock();
+        try {
+            sink.abortAll();
+        } finally {
+            sinkLock.unlock();
+        }
+        parquetFailure = "Parquet writing in " + config.directory() + " failed: " + e.getMessage();
+        updateHealth();
+    }
+
+    /** Records durable in the journal and not yet fed to Parquet. */
+    public long parquetBacklog() {
+        return Math.max(0, durableSeq - parquetFed);
+    }
+
+    /**
+     * Normal priority, asleep unless the idle-priority writer fell {@link #CATCH_UP_BACKLOG} records behind
+     * (the machine has been busy for a long while): then it converts until half of that is left, so the
+     * journal cannot grow without bound. At close it finishes the conversion, so closing never waits for
+     * idle CPU.
+     */
+    private void catchUpLoop() {
+        while (!parquetDone) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+            boolean closing = journalExited;
+            if (parquetFailure != null || parquetDone || (!closing && parquetBacklog() <= CATCH_UP_BACKLOG)) {
+                continue;
+            }
+            catchingUp = true;
+            if (!closing) {
+                log.warn("audit Parquet writing in {} is {} records behind the journal; converting at normal priority until it catches up",
+                        config.directory(), parquetBacklog());
+            }
+            try {
+                while (!parquetDone && parquetFailure == null && (closing || parquetBacklog() > CATCH_UP_BACKLOG / 2)) {
+                    sinkLock.lock();
+                    try {
+                        if (convertTurn() == 0) {
+                            if (closing) {
+                                finishIfClosed();
+                            }
+                            break;
+                        }
+                    } finally {
+                        sinkLock.unlock();
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                parquetFailed(e);
+            } finally {
+                catchingUp = false;
             }
         }
     }
 
-    /** After a Parquet failure: re-reads durable records from the journal that no committed file holds. */
+    /** After a Parquet failure: drops the open files and follows the journal again from the committed watermark. */
     private void resync() {
         try {
             probeWrite(config.directory());
-            long from = sink.watermark();
-            sink.rewindTo(from);
-            long upTo = durableSeq;
-            Journal.Scan scan = Journal.scan(config.journalDir(), 1, Hashes.genesis(config.instanceId()), false);
-            for (ChainedRecord r : scan.records()) {
-                if (r.seq() > from && r.seq() <= upTo) {
-                    sink.accept(r);
-                }
+            sinkLock.lock();
+            try {
+                long from = sink.watermark();
+                sink.rewindTo(from);
+                parquetFed = from;
+                tail.close();
+                tail = new JournalTail(config.journalDir(), from);
+            } finally {
+                sinkLock.unlock();
             }
             parquetFailure = null;
             updateHealth();
         } catch (IOException | RuntimeException e) {
-            sink.abortAll();
+            sinkLock.lock();
+            try {
+                sink.abortAll();
+            } finally {
+                sinkLock.unlock();
+            }
             parquetFailure = "Parquet writing in " + config.directory() + " still failing: " + e.getMessage();
             updateHealth();
         }
@@ -865,9 +970,17 @@ public final class AuditTrail implements AutoCloseable {
         queue.offer(STOP);
         try {
             journalThread.join();
+            LockSupport.unpark(parquetThread);
+            LockSupport.unpark(catchUpThread);
             parquetThread.join();
+            catchUpThread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            tail.close();
+        } catch (IOException ignored) {
+            // read-only handle
         }
         try {
             journal.close();

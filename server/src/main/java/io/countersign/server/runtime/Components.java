@@ -76,6 +76,26 @@ public final class Components implements AutoCloseable {
         this.consoleUrl = consoleUrl;
     }
 
+    /** The audit's counters on /metrics: a failing or lagging trail must show on the operator's dashboards. */
+    private static void auditMetrics(AuditTrail a, MeterRegistry metrics) {
+        io.micrometer.core.instrument.Gauge.builder("countersign_audit_healthy", a, t -> t.health().ok() ? 1 : 0)
+                .description("1 while the audit trail can write, 0 while its storage is failing").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_acknowledged", a, t -> t.stats().acknowledged())
+                .description("audit records made durable").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_refused", a, t -> t.stats().refused())
+                .description("audit appends refused: storage failing (fail-closed), backlog full or closed").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_rejected", a, t -> t.stats().rejected())
+                .description("audit records rejected as invalid (over the size limit)").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_fsyncs", a, t -> t.stats().fsyncs())
+                .description("journal fsyncs").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_fast_path", a, t -> t.stats().mapped())
+                .description("audit records copied into mapped journal space on the statement's own thread").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("countersign_audit_records_pending", a, t -> t.stats().pending())
+                .description("audit records waiting for the journal thread or an fsync").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("countersign_audit_parquet_backlog", a, AuditTrail::parquetBacklog)
+                .description("durable audit records in the journal not yet written to Parquet").register(metrics);
+    }
+
     static Components start(CountersignConfig config, MeterRegistry metrics, AdminHttpServer admin, String defaultConsoleUrl) throws IOException {
         Path data = config.dataPath();
         Files.createDirectories(data);
@@ -93,6 +113,7 @@ public final class Components implements AutoCloseable {
                         ? ReadinessCheck.Status.ready("writing to " + a.config().directory())
                         : ReadinessCheck.Status.notReady("audit storage failing: " + a.health()));
                 audit.append(AdminRecord.of(Instant.now(), AdminRecord.Event.START, instance, "countersign started"));
+                auditMetrics(a, metrics);
             }
             if (audit != null && config.audit().retentionDays() != null) {
                 AuditTrail a = audit;
