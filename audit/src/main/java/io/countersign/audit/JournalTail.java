@@ -134,15 +134,36 @@ final class JournalTail implements AutoCloseable {
         return buf.limit() >= n;
     }
 
+    /**
+     * The record at {@code position}, or null at the segment's end. The buffer may hold bytes read ahead
+     * while later frames were still being written, so a frame that looks short or fails its checksum is
+     * read again from the file before it counts: a durable frame is always complete there.
+     */
     private ChainedRecord readFrame() throws IOException {
+        ChainedRecord r = tryFrame(false);
+        if (r == null) {
+            bufStart = Long.MIN_VALUE / 2; // forget what was read ahead
+            buf.clear().flip();
+            r = tryFrame(true);
+        }
+        return r == NONE ? null : r;
+    }
+
+    private static final ChainedRecord NONE = new ChainedRecord(-1, new byte[0], new byte[0], null);
+
+    /** The frame's record; NONE when there is no complete frame; null (on a first try) when it should be read again. */
+    private ChainedRecord tryFrame(boolean fresh) throws IOException {
         int at = frameAt();
         if (at < 0) {
-            return null;
+            return fresh ? NONE : null;
         }
         int len = buf.getInt(at);
         crc.reset();
         crc.update(buf.array(), at + 8, len);
         if ((int) crc.getValue() != buf.getInt(at + 4)) {
+            if (!fresh) {
+                return null;
+            }
             throw new AuditStorageException("journal frame of record " + nextSeq + " in " + dir + " fails its checksum although"
                     + " the record was made durable: the journal was altered");
         }

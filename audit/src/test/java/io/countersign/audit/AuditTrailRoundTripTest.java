@@ -302,4 +302,40 @@ class AuditTrailRoundTripTest {
                     .allSatisfy(p -> assertThat(Files.size(p)).isLessThan(512 * 1024 + 4096));
         }
     }
+
+    /**
+     * A reader following the journal while writers append: it reads ahead into frames still being copied,
+     * and must never take such a half-written frame for damage or return it.
+     */
+    @Test
+    void aTailFollowingLiveWritersSeesEveryDurableRecordWhole() throws Exception {
+        int total = 60_000;
+        AuditConfig cfg = config().withFsync(FsyncPolicy.bounded(java.time.Duration.ofMillis(1))).withJournalSegmentBytes(8 << 20);
+        try (AuditTrail trail = AuditTrail.open(cfg); JournalTail tail = new JournalTail(dir.resolve("journal"), 0)) {
+            List<Thread> writers = new ArrayList<>();
+            for (int w = 0; w < 3; w++) {
+                int writer = w;
+                writers.add(Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < total / 3; i++) {
+                        trail.append(StatementRecord.builder(SampleRecords.statement(i, Instant.now())).sessionId("t" + writer + "-" + i).build()).join();
+                    }
+                }));
+            }
+            byte[] prev = Hashes.genesis("test-node-1");
+            long seen = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (seen < total && System.nanoTime() < deadline) {
+                for (ChainedRecord r : tail.next(trail.stats().durableSeq(), 7)) {
+                    assertThat(r.seq()).isEqualTo(seen + 1);
+                    assertThat(r.prevHash()).isEqualTo(prev);
+                    prev = r.hash();
+                    seen++;
+                }
+            }
+            for (Thread t : writers) {
+                t.join();
+            }
+            assertThat(seen).isEqualTo(total);
+        }
+    }
 }
