@@ -52,6 +52,44 @@ sealed interface Column<E> {
         }
     }
 
+    /** A required string column holding lower-case hex of bytes (the hashes), encoded straight to ASCII. */
+    record HexBytes<E>(String name, Function<E, byte[]> get) implements Column<E> {
+        private static final byte[] DIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+        public Type type() {
+            return Types.required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named(name);
+        }
+
+        public void write(RecordConsumer rc, int index, E from) {
+            byte[] v = get.apply(from);
+            byte[] out = new byte[v.length * 2];
+            for (int i = 0; i < v.length; i++) {
+                out[2 * i] = DIGITS[(v[i] >> 4) & 0xf];
+                out[2 * i + 1] = DIGITS[v[i] & 0xf];
+            }
+            rc.startField(name, index);
+            rc.addBinary(Binary.fromConstantByteArray(out));
+            rc.endField(name, index);
+        }
+    }
+
+    /** A required string that is the same in every row (the instance id): encoded once. */
+    record ConstantStr<E>(String name, String value, Binary encoded) implements Column<E> {
+        ConstantStr(String name, String value) {
+            this(name, value, Binary.fromConstantByteArray(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+
+        public Type type() {
+            return Types.required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named(name);
+        }
+
+        public void write(RecordConsumer rc, int index, E from) {
+            rc.startField(name, index);
+            rc.addBinary(encoded);
+            rc.endField(name, index);
+        }
+    }
+
     record Int64<E>(String name, boolean required, Function<E, Long> get) implements Column<E> {
         public Type type() {
             return (required ? Types.required(PrimitiveTypeName.INT64) : Types.optional(PrimitiveTypeName.INT64)).named(name);

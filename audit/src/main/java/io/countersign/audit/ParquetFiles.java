@@ -77,6 +77,15 @@ final class ParquetFiles {
                 // Min/max of 64-hex-digit hashes tell a reader nothing; comparing them costs on every record.
                 .withStatisticsEnabled("prev_hash", false)
                 .withStatisticsEnabled("hash", false)
+                // Nor do min/max of free text (statements, messages, session ids): no query prunes on them.
+                .withStatisticsEnabled("sql", false)
+                .withStatisticsEnabled("fingerprint", false)
+                .withStatisticsEnabled("session_id", false)
+                .withStatisticsEnabled("client_address", false)
+                .withStatisticsEnabled("error_message", false)
+                .withStatisticsEnabled("decision_reason", false)
+                .withStatisticsEnabled("comment", false)
+                .withStatisticsEnabled("detail", false)
                 .build();
     }
 

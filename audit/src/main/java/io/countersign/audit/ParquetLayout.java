@@ -19,9 +19,9 @@ final class ParquetLayout {
     static List<Column<ChainedRecord>> columns(RecordType type, String instanceId) {
         List<Column<ChainedRecord>> cols = new ArrayList<>();
         cols.add(new Column.Int64<>("seq", true, ChainedRecord::seq));
-        cols.add(new Column.RequiredStr<>("instance_id", c -> instanceId));
-        cols.add(new Column.RequiredStr<>("prev_hash", ChainedRecord::prevHashHex));
-        cols.add(new Column.RequiredStr<>("hash", ChainedRecord::hashHex));
+        cols.add(new Column.ConstantStr<>("instance_id", instanceId));
+        cols.add(new Column.HexBytes<>("prev_hash", ChainedRecord::prevHash));
+        cols.add(new Column.HexBytes<>("hash", ChainedRecord::hash));
         switch (type) {
             case STATEMENT -> statementColumns(cols);
             case APPROVAL -> approvalColumns(cols);

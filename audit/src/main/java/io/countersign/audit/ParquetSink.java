@@ -39,8 +39,10 @@ final class ParquetSink {
         final String firstHash;
         final long openedNanos = System.nanoTime();
         long lastSeq;
-        String lastHash;
+        byte[] lastHash;
         long count;
+        final long epochDay;
+        boolean done;
 
         OpenFile(RecordType type, String dt, Path temp, Path target, ParquetWriter<ChainedRecord> writer, ChainedRecord first) {
             this.type = type;
@@ -51,6 +53,7 @@ final class ParquetSink {
             this.firstSeq = first.seq();
             this.firstPrevHash = first.prevHashHex();
             this.firstHash = first.hashHex();
+            this.epochDay = epochDay(first.record().at());
         }
     }
 
@@ -68,30 +71,52 @@ final class ParquetSink {
         return fedThrough;
     }
 
+    private static long epochDay(Instant at) {
+        return Math.floorDiv(at.getEpochSecond(), 86_400L);
+    }
+
+    /** The file each record type wrote to last: consecutive records nearly always go to the same one. */
+    private final OpenFile[] recent = new OpenFile[RecordType.values().length];
+    /** Asking the writer for its buffered size walks every column, so it is asked every this many records. */
+    private static final int SIZE_CHECK_EVERY = 64;
+
     /** Adds a record (in seq order); records at or below {@link #fedThrough} or already committed are skipped. */
     void accept(ChainedRecord r) throws IOException {
         if (r.seq() <= fedThrough) {
             return;
         }
         RecordType type = r.record().type();
-        String dt = dt(r.record().at());
-        if (!manifest.covers(type, dt, r.seq())) {
-            String key = type.directory() + "/" + dt;
-            OpenFile f = open.get(key);
-            if (f == null) {
-                f = openFile(type, dt, r);
-                open.put(key, f);
+        OpenFile f = recent[type.ordinal()];
+        if (f == null || f.done || f.epochDay != epochDay(r.record().at())) {
+            f = null;
+            String dt = dt(r.record().at());
+            if (!manifest.covers(type, dt, r.seq())) {
+                String key = key(type, dt);
+                f = open.get(key);
+                if (f == null) {
+                    f = openFile(type, dt, r);
+                    open.put(key, f);
+                }
             }
+            recent[type.ordinal()] = f;
+        } else if (manifest.covers(type, f.dt, r.seq())) {
+            f = null; // already in a committed file (fed again after a failure)
+        }
+        if (f != null) {
             f.writer.write(r);
             f.lastSeq = r.seq();
-            f.lastHash = r.hashHex();
+            f.lastHash = r.hash();
             f.count++;
-            if (f.writer.getDataSize() >= config.parquetRollBytes()) {
+            if ((f.count < SIZE_CHECK_EVERY || f.count % SIZE_CHECK_EVERY == 0) && f.writer.getDataSize() >= config.parquetRollBytes()) {
                 commit(f);
-                open.remove(key);
+                open.remove(key(type, f.dt));
             }
         }
         fedThrough = r.seq();
+    }
+
+    private static String key(RecordType type, String dt) {
+        return type.directory() + "/" + dt;
     }
 
     private OpenFile openFile(RecordType type, String dt, ChainedRecord first) throws IOException {
@@ -151,6 +176,7 @@ final class ParquetSink {
     void abortAll() {
         fedThrough = watermark(); // the aborted files' records must be fed again
         for (OpenFile f : open.values()) {
+            f.done = true;
             try {
                 f.writer.close();
             } catch (IOException | RuntimeException ignored) {
@@ -180,11 +206,12 @@ final class ParquetSink {
     }
 
     private void commit(OpenFile f) throws IOException {
+        f.done = true;
         f.writer.close();
         Fsync.file(f.temp);
         ManifestEntry e = new ManifestEntry(
                 config.directory().relativize(f.target).toString().replace('\\', '/'), f.type.directory(), f.dt,
-                config.instanceId(), f.firstSeq, f.lastSeq, f.firstPrevHash, f.firstHash, f.lastHash, f.count,
+                config.instanceId(), f.firstSeq, f.lastSeq, f.firstPrevHash, f.firstHash, Hashes.hex(f.lastHash), f.count,
                 Files.size(f.temp), Hashes.fileSha256(f.temp), config.clock().instant().toString());
         manifest.append(e); // the commit point: from here the file exists for readers and the verifier
         Files.move(f.temp, f.target, StandardCopyOption.ATOMIC_MOVE);

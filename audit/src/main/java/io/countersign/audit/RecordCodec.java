@@ -1,6 +1,5 @@
 package io.countersign.audit;
 
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -136,7 +135,7 @@ final class RecordCodec {
     }
 
     static ChainedRecord decode(byte[] canonical) {
-        DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(canonical));
+        In in = new In(canonical);
         try {
             byte version = in.readByte();
             if (version != VERSION) {
@@ -206,7 +205,7 @@ final class RecordCodec {
         }
     }
 
-    private static StatementRecord readStatement(DataInputStream in) throws IOException {
+    private static StatementRecord readStatement(In in) throws IOException {
         Instant started = instant(in);
         Instant ended = instant(in);
         String agent = str(in);
@@ -267,7 +266,7 @@ final class RecordCodec {
         }
     }
 
-    private static ApprovalRecord readApproval(DataInputStream in) throws IOException {
+    private static ApprovalRecord readApproval(In in) throws IOException {
         Instant at = instant(in);
         ApprovalRecord.Event event = ApprovalRecord.Event.valueOf(str(in));
         String requestId = str(in);
@@ -301,7 +300,7 @@ final class RecordCodec {
         }
     }
 
-    private static AdminRecord readAdmin(DataInputStream in) throws IOException {
+    private static AdminRecord readAdmin(In in) throws IOException {
         Instant at = instant(in);
         AdminRecord.Event event = AdminRecord.Event.valueOf(str(in));
         String actor = str(in);
@@ -331,7 +330,7 @@ final class RecordCodec {
         nlong(out, t == null ? null : micros(t));
     }
 
-    private static Instant instant(DataInputStream in) throws IOException {
+    private static Instant instant(In in) throws IOException {
         Long m = nlong(in);
         return m == null ? null : instantOfMicros(m);
     }
@@ -343,7 +342,7 @@ final class RecordCodec {
         }
     }
 
-    private static Long nlong(DataInputStream in) throws IOException {
+    private static Long nlong(In in) throws IOException {
         return in.readBoolean() ? in.readLong() : null;
     }
 
@@ -360,14 +359,12 @@ final class RecordCodec {
         out.write(b);
     }
 
-    private static String str(DataInputStream in) throws IOException {
+    private static String str(In in) throws IOException {
         int n = in.readInt();
         if (n < 0) {
             return null;
         }
-        byte[] b = new byte[n];
-        in.readFully(b);
-        return new String(b, StandardCharsets.UTF_8);
+        return in.readUtf8(n);
     }
 
     private static void strings(Out out, List<String> list) {
@@ -377,12 +374,68 @@ final class RecordCodec {
         }
     }
 
-    private static List<String> strings(DataInputStream in) throws IOException {
+    private static List<String> strings(In in) throws IOException {
         int n = in.readInt();
         List<String> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(str(in));
         }
         return out;
+    }
+
+    /**
+     * Reads the canonical form back: the big-endian layout of {@code DataInputStream}, straight from the
+     * array (the Parquet writer decodes every record it converts, so no stream and no per-field copy).
+     */
+    static final class In {
+        private final byte[] b;
+        private int pos;
+
+        In(byte[] b) {
+            this.b = b;
+        }
+
+        private void need(int n) throws IOException {
+            if (n < 0 || b.length - pos < n) {
+                throw new java.io.EOFException("needs " + n + " more bytes at offset " + pos + " of " + b.length);
+            }
+        }
+
+        byte readByte() throws IOException {
+            need(1);
+            return b[pos++];
+        }
+
+        boolean readBoolean() throws IOException {
+            return readByte() != 0;
+        }
+
+        int readInt() throws IOException {
+            need(4);
+            int v = ((b[pos] & 0xff) << 24) | ((b[pos + 1] & 0xff) << 16) | ((b[pos + 2] & 0xff) << 8) | (b[pos + 3] & 0xff);
+            pos += 4;
+            return v;
+        }
+
+        long readLong() throws IOException {
+            return ((long) readInt() << 32) | (readInt() & 0xffffffffL);
+        }
+
+        void readFully(byte[] into) throws IOException {
+            need(into.length);
+            System.arraycopy(b, pos, into, 0, into.length);
+            pos += into.length;
+        }
+
+        String readUtf8(int n) throws IOException {
+            need(n);
+            String v = new String(b, pos, n, StandardCharsets.UTF_8);
+            pos += n;
+            return v;
+        }
+
+        int available() {
+            return b.length - pos;
+        }
     }
 }
