@@ -121,6 +121,7 @@ YAML
   pid=$(pgrep -f "countersign-$name.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
   printf -v "cs_port_$name" '%s' "$port"
   printf -v "cs_pid_$name" '%s' "$pid"
+  printf -v "cs_admin_$name" '%s' "$admin"
 }
 start_countersign plain false
 cs_port=$cs_port_plain; cs_pid=$cs_pid_plain
@@ -139,6 +140,21 @@ T[countersign-audit]="127.0.0.1 ${cs_port_audited:-0} bench-agent bench-agent-pw
 
 results="$work/results.tsv"   # test target clients mode round tps latency_ms cpu_us_per_txn
 : > "$results"
+backlog="$work/backlog.tsv"   # test clients mode round backlog_at_end drain_seconds
+: > "$backlog"
+
+# The audited Countersign's Parquet writer runs at idle priority and may trail the journal during a run:
+# record how far it is behind when the run ends, then wait until it has caught up, so its conversion never
+# lands in the next target's measurement.
+audit_backlog() { curl -s "http://127.0.0.1:${cs_admin_audited}/metrics" | awk '/^countersign_audit_parquet_backlog / {printf "%d", $2}'; }
+drain_audit() { # script mode clients round
+  local left start end
+  left=$(audit_backlog); start=$(date +%s.%N)
+  for _ in $(seq 1200); do [ "$(audit_backlog)" = 0 ] && break; sleep 0.05; done
+  end=$(date +%s.%N)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$3" "$2" "$4" "${left:-nan}" "$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.2f", e-s}')" >> "$backlog"
+  echo "bench: audit Parquet backlog at the end of the run: ${left:-?} records, caught up in $(tail -1 "$backlog" | cut -f6) s" >&2
+}
 
 run_pgbench() { # target script mode clients round
   local target=$1 script=$2 mode=$3 clients=$4 round=$5
@@ -155,6 +171,7 @@ run_pgbench() { # target script mode clients round
   if [ "$pid" != - ]; then cpu_us=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$pid")" -v n="$txns" 'BEGIN {printf "%.1f", (b-a)*1e6/n}'); fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$script" "$target" "$clients" "$mode" "$round" "$tps" "$lat" "$cpu_us" >> "$results"
   echo "bench: $script $mode c=$clients $target round $round: tps=$tps lat=${lat}ms cpu/txn=${cpu_us}us" >&2
+  if [ "$target" = countersign-audit ]; then drain_audit "$script" "$mode" "$clients" "$round"; fi
 }
 
 # Warm-up, not recorded: lets the JIT compile Countersign's hot path and fills every cache.
@@ -206,7 +223,7 @@ idle_conns=$(sed -n 's/holding \([0-9]*\).*/\1/p' "$work/idle.txt")
 
 # report.py rewrites only its own sections of RESULTS.md: the MySQL table (sysbench.sh) and the
 # hand-written text stay as they are.
-python3 "$here/report.py" pg "$results" "$large" "${cs_rss_kib}" "$idle_rss_before" "$idle_rss_after" "${idle_conns:-0}" "$DURATION" "$ROUNDS" "$SCALE"
+BENCH_BACKLOG="$backlog" python3 "$here/report.py" pg "$results" "$large" "${cs_rss_kib}" "$idle_rss_before" "$idle_rss_after" "${idle_conns:-0}" "$DURATION" "$ROUNDS" "$SCALE"
 # The analyser's JMH figures (bench/jmh/run.sh) travel with the table so RESULTS.md holds every number.
 if [ -f "$here/jmh/RESULTS-analysis.md" ]; then
   python3 "$here/report.py" jmh "$here/jmh/RESULTS-analysis.md"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tracking's cost: pgbench select-only through two Countersigns that differ only in tracking.enabled
-# (both with the whole gate and the audit on, bounded fsync), rounds interleaved, median TPS compared.
+# (both with the whole gate and the audit on, bounded fsync; BENCH_AUDIT=false leaves the audit out of
+# both, to see tracking alone), rounds interleaved, median TPS compared.
 # Target: tracking costs under 3 % of select-only TPS.
 # Usage: bench/tracking-cost.sh            (BENCH_SECONDS=10, BENCH_ROUNDS=5, BENCH_CLIENTS="1 8 32")
 #        BENCH_SECONDS=2 BENCH_ROUNDS=1 BENCH_CLIENTS=8 bench/tracking-cost.sh    (a smoke run, ~30 s)
@@ -63,7 +64,7 @@ backends:
   - {name: $DB, host: $PGHOST_DIRECT, port: $PGPORT_DIRECT, database: $DB, user: cs_bench, password: cs-bench-backend, tls: disable}
 data-dir: $work/countersign-data-$name
 audit:
-  enabled: true
+  enabled: ${BENCH_AUDIT:-true}
   fsync: ${BENCH_AUDIT_FSYNC:-bounded}
 tracking:
   enabled: $tracking
@@ -117,7 +118,8 @@ done
 {
   echo "# Tracking's cost on pgbench select-only"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, scale $SCALE, ${DURATION}s x $ROUNDS rounds per cell (interleaved), audit on (${BENCH_AUDIT_FSYNC:-bounded} fsync)."
+  if [ "${BENCH_AUDIT:-true}" = true ]; then audit_note="audit on (${BENCH_AUDIT_FSYNC:-bounded} fsync)"; else audit_note="audit off in both (tracking alone)"; fi
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, scale $SCALE, ${DURATION}s x $ROUNDS rounds per cell (interleaved), $audit_note."
   echo "Two Countersigns, identical but for \`tracking.enabled\`. Median TPS; cost = 1 - tracked/untracked (target < 3 %)."
   echo
   echo "| mode | clients | TPS untracked | TPS tracked | cost | CPU µs/txn untracked | CPU µs/txn tracked |"
@@ -129,7 +131,7 @@ done
       cu=$(awk -F'\t' -v m="$mode" -v c="$clients" '$1=="untracked" && $2==m && $3==c {print $6}' "$results" | median)
       ct=$(awk -F'\t' -v m="$mode" -v c="$clients" '$1=="tracked" && $2==m && $3==c {print $6}' "$results" | median)
       cost=$(awk -v u="$tu" -v t="$tt" 'BEGIN {if (u > 0) printf "%.1f %%", (1 - t/u) * 100; else print "nan"}')
-      echo "| $mode | $clients | $tu | $tt | $cost | $cu | $ct |"
+      printf '| %s | %s | %.0f | %.0f | %s | %s | %s |\n' "$mode" "$clients" "$tu" "$tt" "$cost" "$cu" "$ct"
     done
   done
   echo
