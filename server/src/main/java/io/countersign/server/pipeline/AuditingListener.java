@@ -80,11 +80,13 @@ public final class AuditingListener implements StatementListener {
         }
         StatementRecord record = record(c, ctx, usage);
         CompletableFuture<Void> durable = audit.append(record);
-        durable.whenComplete((v, ex) -> {
-            if (ex != null) {
-                log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
-            }
-        });
+        if (!durable.isDone() || durable.isCompletedExceptionally()) { // the fast path returns a completed future: nothing to log
+            durable.whenComplete((v, ex) -> {
+                if (ex != null) {
+                    log.error("audit: could not write the record of a statement by {}: {}", record.agent(), ex.toString());
+                }
+            });
+        }
         if (ctx == null || ctx.tracked() == null) {
             // The statement never reached the backend (refused at the gate, withdrawn): its error
             // already tells the agent it did not run, so a failed write has nothing to un-acknowledge.
