@@ -107,6 +107,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf batch;
     /** Capacity for the next outgoing batch: the bytes of the backend read being relayed, within bounds. */
     private int batchHint = BATCH_MIN;
+    /**
+     * Writes not yet flushed, per side: every read ends with a flush of both, and most of those
+     * find nothing to flush (the answer went out with its last packet); skip the pipeline walk then.
+     */
+    private boolean clientUnflushed, backendUnflushed;
 
     ClientSession(MySqlListener listener, long connectionId) {
         this.listener = listener;
@@ -493,7 +498,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if (backend != null) {
+        if (backend != null && backendUnflushed) {
+            backendUnflushed = false;
             backend.flush();
         }
         if (phase != Phase.CLOSED && queue.size() <= QUEUE_PAUSE / 2 && !client.config().isAutoRead()
@@ -561,6 +567,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     stmt.longData[param] += payload.readableBytes() - 7;
                 }
                 backend.write(new Packet(0, payload));
+                backendUnflushed = true;
             }
             case COM_STMT_CLOSE -> {
                 long id = ExecuteParameters.statementId(payload);
@@ -569,6 +576,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     lastPrepared = null;
                 }
                 backend.write(new Packet(0, payload));
+                backendUnflushed = true;
             }
             case COM_STMT_RESET -> {
                 PreparedStatement stmt = statements.get(ExecuteParameters.statementId(payload));
@@ -639,8 +647,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 InFlight f = forward(pending.packet(), pending.command(), ResponseTracker.Shape.RESULTS,
-                        pending.request(), a.context(), a.observer());
-                f.started = started;
+                        pending.request(), a.context(), a.observer(), started);
                 f.stmt = pending.stmt();
                 if (pending.stmt() != null) {
                     pending.stmt().cursorObserver = a.observer();
@@ -732,8 +739,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         ownBackend = backend;
         backend = ch;
         Pending p = e.pending();
-        InFlight f = forward(p.packet(), p.command(), ResponseTracker.Shape.RESULTS, p.request(), e.allow().context(), e.allow().observer());
-        f.started = e.started();
+        InFlight f = forward(p.packet(), p.command(), ResponseTracker.Shape.RESULTS, p.request(), e.allow().context(), e.allow().observer(),
+                e.started());
         f.elevated = true;
         backend.flush();
     }
@@ -885,9 +892,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return (capabilities & Capabilities.DEPRECATE_EOF) != 0;
     }
 
+    /** A command that is no statement (prepare, ping...): nothing reports it, so it needs no start time. */
     private InFlight forward(Packet p, int command, ResponseTracker.Shape shape, StatementRequest request, Object context,
                              ResultObserver observer) {
-        InFlight f = new InFlight(command, new ResponseTracker(shape, deprecateEof()), request, context, observer, Instant.now());
+        return forward(p, command, shape, request, context, observer, request == null ? null : Instant.now());
+    }
+
+    private InFlight forward(Packet p, int command, ResponseTracker.Shape shape, StatementRequest request, Object context,
+                             ResultObserver observer, Instant started) {
+        InFlight f = new InFlight(command, new ResponseTracker(shape, deprecateEof()), request, context, observer, started);
         inflight = f;
         writeCommand(p.payload());
         if (!backend.isWritable()) {
@@ -902,6 +915,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private void writeCommand(ByteBuf payload) {
         int length = payload.readableBytes();
+        backendUnflushed = true;
         if (length >= BATCH_COPY_BELOW) {
             backend.write(new Packet(0, payload), backend.voidPromise());
             return;
@@ -979,6 +993,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         int span = -1; // start of the rows not yet written to the client
         // what this read relays is about what it holds: one batch fits it, small or (up to BATCH_SIZE) large
         batchHint = Math.min(BATCH_SIZE, Math.max(BATCH_MIN, frames.readableBytes()));
+        // one view of the read, moved from packet to packet, rather than a slice per packet (per row)
+        ByteBuf view = frames.duplicate();
         try {
             while (frames.isReadable()) {
                 int start = frames.readerIndex();
@@ -991,7 +1007,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     frames.readerIndex(end); // e.g. the backend's goodbye error before it closes an idle connection
                     continue;
                 }
-                ByteBuf payload = frames.slice(start + 4, length);
+                ByteBuf payload = view.setIndex(start + 4, end);
                 ResponseTracker.Kind kind;
                 try {
                     kind = f.tracker.next(payload);
@@ -1255,6 +1271,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (b.isReadable()) {
                 // no promise: nobody waits on it, and a failed write fails the channel anyway
                 client.write(b, client.voidPromise());
+                clientUnflushed = true;
             } else {
                 b.release();
             }
@@ -1263,7 +1280,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void flushClient() {
         writeBatch();
-        client.flush();
+        if (clientUnflushed) {
+            clientUnflushed = false;
+            client.flush();
+        }
     }
 
     /** The last packet of a command's response: report the statement, then release the packet when the record is durable. */
@@ -1322,7 +1342,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private static String summary(InFlight f) {
-        return f.rows > 0 || f.affected < 0 ? "SELECT " + f.rows : "OK " + f.affected;
+        if (f.rows > 0 || f.affected < 0) {
+            return f.rows < SELECT_TAGS.length ? SELECT_TAGS[(int) f.rows] : "SELECT " + f.rows;
+        }
+        return f.affected < OK_TAGS.length ? OK_TAGS[(int) f.affected] : "OK " + f.affected;
+    }
+
+    /** The command tags of small results, made once rather than concatenated per statement. */
+    private static final String[] SELECT_TAGS = new String[128], OK_TAGS = new String[128];
+
+    static {
+        for (int i = 0; i < SELECT_TAGS.length; i++) {
+            SELECT_TAGS[i] = "SELECT " + i;
+            OK_TAGS[i] = "OK " + i;
+        }
     }
 
     void backendReadComplete() {
@@ -1462,6 +1495,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         writeBatch();
         client.write(new Packet(seq, payload), client.voidPromise());
+        clientUnflushed = true;
         seq = (seq + Packet.frames(length)) & 0xFF;
     }
 
