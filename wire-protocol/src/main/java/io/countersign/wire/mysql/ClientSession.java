@@ -921,7 +921,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         ByteBuf frame = backend.alloc().ioBuffer(4 + length);
-        frame.writeMediumLE(length).writeByte(0).writeBytes(payload, payload.readerIndex(), length);
+        Wire.append(frame.writeMediumLE(length).writeByte(0), payload, payload.readerIndex(), length);
         payload.release();
         backend.write(frame, backend.voidPromise());
     }
@@ -1049,7 +1049,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int writeSpan(ByteBuf frames, int span, int end) {
         if (span >= 0 && end > span && phase != Phase.CLOSED) {
             int length = end - span;
-            batchFor(length).writeBytes(frames, span, length);
+            Wire.append(batchFor(length), frames, span, length);
             if (!client.isWritable() && backend != null) {
                 backend.config().setAutoRead(false);
             }
@@ -1488,7 +1488,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (length < BATCH_COPY_BELOW) {
-            batchFor(length + 4).writeMediumLE(length).writeByte(seq).writeBytes(payload, payload.readerIndex(), length);
+            Wire.append(batchFor(length + 4).writeMediumLE(length).writeByte(seq), payload, payload.readerIndex(), length);
             payload.release();
             seq = (seq + 1) & 0xFF;
             return;
