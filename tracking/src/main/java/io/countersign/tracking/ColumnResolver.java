@@ -30,6 +30,15 @@ public interface ColumnResolver {
         return 0;
     }
 
+    /**
+     * Something that stays the same object exactly as long as this resolver's answers stay the same
+     * (the catalog snapshot it reads), or {@code null} when the resolver cannot tell: then what is
+     * derived from its answers is not kept from one statement to the next.
+     */
+    default Object snapshot() {
+        return null;
+    }
+
     /** A column found in the catalog, with its type (PostgreSQL type OID; 0 when not known). */
     record CatalogColumn(ColumnRef ref, int typeOid) {}
 

@@ -14,7 +14,8 @@ final class KeyCollector {
 
     private final int cap;
     private final KeyHasher hasher;
-    private final Map<String, Set<String>> keys = new LinkedHashMap<>();
+    /** Made on the first key: most statements (aggregates, results without a key column) collect none. */
+    private Map<String, Set<String>> keys = Map.of();
     private int count;
     private boolean capped;
 
@@ -37,6 +38,9 @@ final class KeyCollector {
         if (count >= cap) {
             capped = true;
             return;
+        }
+        if (keys.isEmpty()) {
+            keys = new LinkedHashMap<>();
         }
         keys.computeIfAbsent(table, t -> new LinkedHashSet<>()).add(stored);
         count++;

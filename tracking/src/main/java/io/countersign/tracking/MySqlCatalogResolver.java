@@ -60,6 +60,12 @@ public final class MySqlCatalogResolver implements ColumnResolver {
         return Optional.empty();
     }
 
+    /** Loaded once and never changed: the resolver is its own snapshot. */
+    @Override
+    public Object snapshot() {
+        return this;
+    }
+
     @Override
     public List<String> primaryKey(String qualifiedTable) {
         return primaryKeys.getOrDefault(qualifiedTable, List.of());

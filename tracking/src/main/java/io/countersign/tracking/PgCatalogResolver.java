@@ -85,6 +85,12 @@ public final class PgCatalogResolver implements ColumnResolver {
         return Optional.ofNullable(columns.get(key(tableOid, attnum)));
     }
 
+    /** Loaded once and never changed: the resolver is its own snapshot. */
+    @Override
+    public Object snapshot() {
+        return this;
+    }
+
     @Override
     public List<String> primaryKey(String qualifiedTable) {
         return primaryKeys.getOrDefault(qualifiedTable, List.of());

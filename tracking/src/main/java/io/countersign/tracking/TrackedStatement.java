@@ -6,9 +6,11 @@ import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.ProtocolError;
 import io.countersign.wire.spi.ResultColumn;
 import io.countersign.wire.spi.ResultObserver;
+import io.countersign.wire.spi.ReusedColumns;
 import io.countersign.wire.spi.StatementCompletion;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -29,6 +31,22 @@ public final class TrackedStatement implements ResultObserver {
 
     private static final KeyPlan[] NO_PLANS = new KeyPlan[0];
 
+    /**
+     * What one result's columns mean for tracking: their catalog names (distinct, in order) and where
+     * each table's key sits. Depends only on the columns and the inputs recorded with it, so a
+     * prepared statement's executions share it (kept on its {@link ReusedColumns}).
+     */
+    private record ColumnPlan(UsageTracker tracker, Object snapshot, ResultFormats formats, Protocol protocol, String database,
+                              List<String> resultColumns, KeyPlan[] plans, int span, boolean unreadableKeys) {
+
+        boolean fits(UsageTracker t, Object snap, ResultFormats f, Protocol p, String db) {
+            return tracker == t && snapshot == snap && formats == f && protocol == p && java.util.Objects.equals(database, db);
+        }
+    }
+
+    /** The key {@link ColumnPlan}s are kept under on a {@link ReusedColumns}. */
+    private static final Object PLAN_MEMO = new Object();
+
     private final UsageTracker tracker;
     private final String agent;
     private final Protocol protocol;
@@ -40,7 +58,8 @@ public final class TrackedStatement implements ResultObserver {
     private final boolean off;
 
     private ResultFormats formats = ResultFormats.ALL_TEXT;
-    private final LinkedHashSet<String> resultColumns = new LinkedHashSet<>();
+    /** The catalog names of the result columns, distinct, in order: one result's plan list as it is, or a set merging several. */
+    private Collection<String> resultColumns = List.of();
     private KeyPlan[] plans = NO_PLANS;
     private int[] offsets = new int[0];
     private int[] lengths = new int[0];
@@ -96,8 +115,48 @@ public final class TrackedStatement implements ResultObserver {
             return null;
         }
         ColumnResolver resolver = tracker.resolver();
+        Object snapshot = columns instanceof ReusedColumns ? resolver.snapshot() : null;
+        ColumnPlan plan = null;
+        if (snapshot != null) {
+            ReusedColumns reused = (ReusedColumns) columns;
+            if (reused.memo(PLAN_MEMO) instanceof ColumnPlan kept && kept.fits(tracker, snapshot, formats, protocol, database)) {
+                plan = kept;
+            } else {
+                plan = plan(columns, resolver, snapshot);
+                reused.memo(PLAN_MEMO, plan);
+            }
+        } else {
+            plan = plan(columns, resolver, null);
+        }
+        addResultColumns(plan.resultColumns());
+        plans = plan.plans();
+        unreadableKeys = plan.unreadableKeys();
+        span = plan.span();
+        if (offsets.length < span) {
+            offsets = new int[span];
+            lengths = new int[span];
+        }
+        return null;
+    }
+
+    private void addResultColumns(List<String> names) {
+        if (names.isEmpty()) {
+            return;
+        }
+        if (resultColumns.isEmpty()) {
+            resultColumns = names; // distinct already; copied into a set only when a second result adds to it
+            return;
+        }
+        if (!(resultColumns instanceof LinkedHashSet<String>)) {
+            resultColumns = new LinkedHashSet<>(resultColumns);
+        }
+        resultColumns.addAll(names);
+    }
+
+    private ColumnPlan plan(List<ResultColumn> columns, ColumnResolver resolver, Object snapshot) {
         ColumnRef[] refs = new ColumnRef[columns.size()];
         int[] types = new int[columns.size()];
+        LinkedHashSet<String> names = new LinkedHashSet<>();
         Map<String, Map<String, Integer>> byTable = new LinkedHashMap<>();
         for (int i = 0; i < refs.length; i++) {
             ResultColumn c = columns.get(i);
@@ -113,12 +172,12 @@ public final class TrackedStatement implements ResultObserver {
                 types[i] = resolver.typeOf(refs[i].qualifiedTable(), c.column());
             }
             if (refs[i] != null) {
-                resultColumns.add(refs[i].toString());
+                names.add(refs[i].toString());
                 byTable.computeIfAbsent(refs[i].qualifiedTable(), t -> new LinkedHashMap<>()).putIfAbsent(refs[i].column(), i);
             }
         }
         List<KeyPlan> found = new ArrayList<>();
-        unreadableKeys = false;
+        boolean unreadable = false;
         int last = -1;
         for (var entry : byTable.entrySet()) {
             List<String> pk = resolver.primaryKey(entry.getKey());
@@ -142,16 +201,11 @@ public final class TrackedStatement implements ResultObserver {
             if (decodable) {
                 found.add(new KeyPlan(entry.getKey(), idx, typ, bin, formats.known()));
             } else {
-                unreadableKeys = true;
+                unreadable = true;
             }
         }
-        plans = found.toArray(NO_PLANS);
-        span = last + 1;
-        if (offsets.length <= last) {
-            offsets = new int[last + 1];
-            lengths = new int[last + 1];
-        }
-        return null;
+        return new ColumnPlan(tracker, snapshot, formats, protocol, database, List.copyOf(names), found.toArray(NO_PLANS),
+                last + 1, unreadable);
     }
 
     @Override

@@ -68,8 +68,16 @@ public final class UsageCounters {
     }
 
     private static void touch(Cell cell, Instant at) {
-        cell.first.accumulateAndGet(at, (old, now) -> old == null || now.isBefore(old) ? now : old);
-        cell.last.accumulateAndGet(at, (old, now) -> old == null || now.isAfter(old) ? now : old);
+        // read first: every statement of every session on a table lands here, and an update that
+        // changes nothing (first is almost always older, last often equal) need not take the cache line
+        Instant first = cell.first.get();
+        if (first == null || at.isBefore(first)) {
+            cell.first.accumulateAndGet(at, (old, now) -> old == null || now.isBefore(old) ? now : old);
+        }
+        Instant last = cell.last.get();
+        if (last == null || at.isAfter(last)) {
+            cell.last.accumulateAndGet(at, (old, now) -> old == null || now.isAfter(old) ? now : old);
+        }
     }
 
     private Cell cell(String agent, String table) {

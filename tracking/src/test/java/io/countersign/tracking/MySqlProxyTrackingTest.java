@@ -184,4 +184,34 @@ class MySqlProxyTrackingTest {
         assertThat(t.usage().keys()).isEmpty();
         assertThat(t.usage().keysCapped()).isTrue();
     }
+
+    @Test
+    void everyExecuteOfAPreparedStatementGetsItsOwnUsage() throws Exception {
+        // the executes share one column list and the plan derived from it; counts and columns stay per statement
+        String sql = "SELECT name, id FROM customers WHERE id >= ? ORDER BY id";
+        analyses.put(sql, TrackingFixture.read(sql, customers));
+        try (Connection c = connect("&useServerPrepStmts=true"); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int from : new int[] {2, 4, 5}) {
+                ps.setInt(1, from);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        // drain
+                    }
+                }
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        List<Tracked> runs;
+        do {
+            runs = tracked.stream().filter(x -> x.completion().request().sql().strip().equals(sql)).toList();
+            Thread.sleep(10);
+        } while (runs.size() < 3 && System.nanoTime() < deadline);
+        assertThat(runs).extracting(r -> r.usage().rowsReturned()).containsExactly(4L, 2L, 1L);
+        for (Tracked r : runs) {
+            assertThat(r.usage().resultColumns()).containsExactly(customers + ".name", customers + ".id");
+            assertThat(r.usage().tablesRead()).containsExactly(customers);
+            assertThat(r.usage().keys()).isEmpty();
+            assertThat(r.usage().keysCapped()).isTrue(); // binary rows: keys not read, the list says so every time
+        }
+    }
 }

@@ -31,18 +31,18 @@ public record RuleMatch(
         kinds = Set.copyOf(kinds);
     }
 
+    // Every statement of every session runs through these: plain loops, no stream pipeline per condition.
     boolean matches(StatementFacts facts, StatementAnalysis statement) {
-        if (!agents.isEmpty() && agents.stream().noneMatch(g -> g.matches(facts.agent()))) {
+        if (!agents.isEmpty() && !anyMatches(agents, facts.agent())) {
             return false;
         }
-        if (!agentGroups.isEmpty()
-                && agentGroups.stream().noneMatch(g -> facts.agentGroups().stream().anyMatch(g::matches))) {
+        if (!agentGroups.isEmpty() && !anyGroupMatches(agentGroups, facts.agentGroups())) {
             return false;
         }
-        if (!databases.isEmpty() && databases.stream().noneMatch(g -> g.matches(facts.database()))) {
+        if (!databases.isEmpty() && !anyMatches(databases, facts.database())) {
             return false;
         }
-        if (!categories.isEmpty() && categories.stream().noneMatch(statement::has)) {
+        if (!categories.isEmpty() && !anyCategory(categories, statement)) {
             return false;
         }
         if (!tables.isEmpty() && !anyMatch(tables, statement.tablesRead(), statement.tablesWritten())) {
@@ -54,10 +54,46 @@ public record RuleMatch(
         return kinds.isEmpty() || kinds.contains(statement.kind() == null ? "" : statement.kind().toUpperCase(Locale.ROOT));
     }
 
+    private static boolean anyMatches(List<Glob> globs, String value) {
+        for (Glob g : globs) {
+            if (g.matches(value)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean anyGroupMatches(List<Glob> globs, java.util.Collection<String> groups) {
+        for (Glob g : globs) {
+            for (String group : groups) {
+                if (g.matches(group)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean anyCategory(Set<Category> categories, StatementAnalysis statement) {
+        for (Category c : categories) {
+            if (statement.has(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean anyMatch(List<Glob> globs, Set<String> a, Set<String> b) {
         for (Glob g : globs) {
-            if (a.stream().anyMatch(g::matches) || b.stream().anyMatch(g::matches)) {
-                return true;
+            for (String s : a) {
+                if (g.matches(s)) {
+                    return true;
+                }
+            }
+            for (String s : b) {
+                if (g.matches(s)) {
+                    return true;
+                }
             }
         }
         return false;

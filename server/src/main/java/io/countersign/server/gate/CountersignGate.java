@@ -28,6 +28,7 @@ import io.countersign.wire.spi.GateDecision;
 import io.countersign.wire.spi.ProtocolError;
 import io.countersign.wire.spi.ResultColumn;
 import io.countersign.wire.spi.ResultObserver;
+import io.countersign.wire.spi.ReusedColumns;
 import io.countersign.wire.spi.StatementGate;
 import io.countersign.wire.spi.StatementRequest;
 import io.countersign.wire.spi.StatementWithdrawnException;
@@ -254,6 +255,17 @@ public final class CountersignGate implements StatementGate {
      * is stopped before its first row, whatever the policy said.
      */
     private final class WireCheck implements ResultObserver {
+        /** The key a {@link Passed} verdict is kept under on a {@link ReusedColumns}. */
+        private static final Object PASSED = new Object();
+
+        /**
+         * These columns passed the check for this analysis, against this catalog and these sensitive
+         * column rules: the same columns of the next execute of the same prepared statement pass
+         * too while all three stay the same objects. Kept only when no column names a table by OID
+         * (a PostgreSQL result), whose check may also mark the catalog stale.
+         */
+        private record Passed(AnalysisResult result, Catalog catalog, Object sensitive) {}
+
         private final TrackedStatement tracked;
         private final AnalysisResult result;
         private final Catalog catalog;
@@ -319,6 +331,12 @@ public final class CountersignGate implements StatementGate {
 
         @Override
         public ProtocolError onColumns(List<ResultColumn> columns) {
+            Object sensitive = analyzer.config().sensitive();
+            ReusedColumns reused = columns instanceof ReusedColumns r ? r : null;
+            if (reused != null && reused.memo(PASSED) instanceof Passed p
+                    && p.result() == result && p.catalog() == catalog && p.sensitive() == sensitive) {
+                return tracked.onColumns(columns);
+            }
             List<String> unpredicted = List.of();
             for (StatementAnalysis a : result.statements()) {
                 List<String> u = analyzer.unpredictedSensitiveColumns(a, columns, catalog);
@@ -336,6 +354,9 @@ public final class CountersignGate implements StatementGate {
                 return new ProtocolError("42501", 1227, "Countersign stopped this result: it carries sensitive column(s) "
                         + String.join(", ", unpredicted) + " that its analysis did not predict, so no reviewer approved them; no rows were sent."
                         + " Name the columns explicitly in the query so the request can be reviewed", null);
+            }
+            if (reused != null && columns.stream().allMatch(c -> c.tableOid() == 0)) {
+                reused.memo(PASSED, new Passed(result, catalog, sensitive));
             }
             return tracked.onColumns(columns);
         }

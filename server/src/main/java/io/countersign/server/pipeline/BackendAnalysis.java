@@ -119,6 +119,12 @@ public final class BackendAnalysis implements AutoCloseable {
     /** Resolves wire column ids through whichever catalog snapshot is current. */
     private final class FollowingResolver implements ColumnResolver {
 
+        /** Every answer comes from the current catalog snapshot: what is derived from them lasts as long as it does. */
+        @Override
+        public Object snapshot() {
+            return catalogs.current();
+        }
+
         @Override
         public Optional<CatalogColumn> column(int tableOid, int attnum) {
             Catalog c = catalogs.current();

@@ -113,6 +113,11 @@ public final class SensitiveColumns {
 
     /** Same, for a resolved {@code schema.table.column} string. */
     public String match(String qualifiedColumn) {
+        // the cache key is this very spelling: answer from it without splitting and joining the name again
+        String cached = verdicts.get(qualifiedColumn);
+        if (cached != null) {
+            return cached == NOT_SENSITIVE ? null : cached;
+        }
         int a = qualifiedColumn.indexOf('.');
         int b = qualifiedColumn.lastIndexOf('.');
         if (a < 0 || a == b) {

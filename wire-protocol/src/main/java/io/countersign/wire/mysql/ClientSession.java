@@ -9,12 +9,14 @@ import io.countersign.wire.spi.Protocol;
 import io.countersign.wire.spi.ProtocolError;
 import io.countersign.wire.spi.ResultColumn;
 import io.countersign.wire.spi.ResultObserver;
+import io.countersign.wire.spi.ReusedColumns;
 import io.countersign.wire.spi.SessionInfo;
 import io.countersign.wire.spi.StatementCompletion;
 import io.countersign.wire.spi.StatementRequest;
 import io.countersign.wire.spi.StatementWithdrawnException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -60,6 +62,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final int QUEUE_PAUSE = 16;
     private static final int BATCH_SIZE = 64 * 1024;
     private static final int BATCH_COPY_BELOW = 8 * 1024;
+    /**
+     * The smallest outgoing batch. A batch is sized to the backend read it comes from (see
+     * {@link #batchHint}), not to {@link #BATCH_SIZE}: with a small heap Netty's adaptive allocator
+     * does not pool buffers above 16 KiB, and a fresh, zeroed 64 KiB direct buffer for every
+     * one-row answer cost more than the rest of relaying it.
+     */
+    private static final int BATCH_MIN = 512;
 
     private enum Phase { HANDSHAKE, AUTH, CONNECTING, COMMAND, CLOSED }
 
@@ -96,6 +105,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final Map<Long, PreparedStatement> statements = new HashMap<>();
     private PreparedStatement lastPrepared;
     private ByteBuf batch;
+    /** Capacity for the next outgoing batch: the bytes of the backend read being relayed, within bounds. */
+    private int batchHint = BATCH_MIN;
+    /**
+     * Writes not yet flushed, per side: every read ends with a flush of both, and most of those
+     * find nothing to flush (the answer went out with its last packet); skip the pipeline walk then.
+     */
+    private boolean clientUnflushed, backendUnflushed;
 
     ClientSession(MySqlListener listener, long connectionId) {
         this.listener = listener;
@@ -482,7 +498,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if (backend != null) {
+        if (backend != null && backendUnflushed) {
+            backendUnflushed = false;
             backend.flush();
         }
         if (phase != Phase.CLOSED && queue.size() <= QUEUE_PAUSE / 2 && !client.config().isAutoRead()
@@ -550,6 +567,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     stmt.longData[param] += payload.readableBytes() - 7;
                 }
                 backend.write(new Packet(0, payload));
+                backendUnflushed = true;
             }
             case COM_STMT_CLOSE -> {
                 long id = ExecuteParameters.statementId(payload);
@@ -558,6 +576,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     lastPrepared = null;
                 }
                 backend.write(new Packet(0, payload));
+                backendUnflushed = true;
             }
             case COM_STMT_RESET -> {
                 PreparedStatement stmt = statements.get(ExecuteParameters.statementId(payload));
@@ -628,8 +647,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 InFlight f = forward(pending.packet(), pending.command(), ResponseTracker.Shape.RESULTS,
-                        pending.request(), a.context(), a.observer());
-                f.started = started;
+                        pending.request(), a.context(), a.observer(), started);
+                f.stmt = pending.stmt();
                 if (pending.stmt() != null) {
                     pending.stmt().cursorObserver = a.observer();
                 }
@@ -720,8 +739,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         ownBackend = backend;
         backend = ch;
         Pending p = e.pending();
-        InFlight f = forward(p.packet(), p.command(), ResponseTracker.Shape.RESULTS, p.request(), e.allow().context(), e.allow().observer());
-        f.started = e.started();
+        InFlight f = forward(p.packet(), p.command(), ResponseTracker.Shape.RESULTS, p.request(), e.allow().context(), e.allow().observer(),
+                e.started());
         f.elevated = true;
         backend.flush();
     }
@@ -873,15 +892,38 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return (capabilities & Capabilities.DEPRECATE_EOF) != 0;
     }
 
+    /** A command that is no statement (prepare, ping...): nothing reports it, so it needs no start time. */
     private InFlight forward(Packet p, int command, ResponseTracker.Shape shape, StatementRequest request, Object context,
                              ResultObserver observer) {
-        InFlight f = new InFlight(command, new ResponseTracker(shape, deprecateEof()), request, context, observer, Instant.now());
+        return forward(p, command, shape, request, context, observer, request == null ? null : Instant.now());
+    }
+
+    private InFlight forward(Packet p, int command, ResponseTracker.Shape shape, StatementRequest request, Object context,
+                             ResultObserver observer, Instant started) {
+        InFlight f = new InFlight(command, new ResponseTracker(shape, deprecateEof()), request, context, observer, started);
         inflight = f;
-        backend.write(new Packet(0, p.payload()));
+        writeCommand(p.payload());
         if (!backend.isWritable()) {
             client.config().setAutoRead(false);
         }
         return f;
+    }
+
+    /**
+     * Sends a command to the backend as one frame with sequence id 0: framed here, in one small
+     * buffer, rather than through the encoder, and without a promise nobody waits on.
+     */
+    private void writeCommand(ByteBuf payload) {
+        int length = payload.readableBytes();
+        backendUnflushed = true;
+        if (length >= BATCH_COPY_BELOW) {
+            backend.write(new Packet(0, payload), backend.voidPromise());
+            return;
+        }
+        ByteBuf frame = backend.alloc().ioBuffer(4 + length);
+        Wire.append(frame.writeMediumLE(length).writeByte(0), payload, payload.readerIndex(), length);
+        payload.release();
+        backend.write(frame, backend.voidPromise());
     }
 
     // ------------------------------------------------------------------ responses
@@ -900,6 +942,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         ProtocolError error;
         List<Packet> heldMetadata;
         List<ResultColumn> columns;
+        /** The prepared statement this execute runs, whose result columns are remembered across executes. */
+        PreparedStatement stmt;
+        /** This result's column definitions, kept once they differ from the ones {@link #stmt} remembers. */
+        List<ByteBuf> definitions;
         boolean discarding;
         String prepareSql;
         String newDatabase;
@@ -945,6 +991,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     void backendFrames(Channel ch, ByteBuf frames) {
         int span = -1; // start of the rows not yet written to the client
+        // what this read relays is about what it holds: one batch fits it, small or (up to BATCH_SIZE) large
+        batchHint = Math.min(BATCH_SIZE, Math.max(BATCH_MIN, frames.readableBytes()));
+        // one view of the read, moved from packet to packet, rather than a slice per packet (per row)
+        ByteBuf view = frames.duplicate();
         try {
             while (frames.isReadable()) {
                 int start = frames.readerIndex();
@@ -957,7 +1007,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     frames.readerIndex(end); // e.g. the backend's goodbye error before it closes an idle connection
                     continue;
                 }
-                ByteBuf payload = frames.slice(start + 4, length);
+                ByteBuf payload = view.setIndex(start + 4, end);
                 ResponseTracker.Kind kind;
                 try {
                     kind = f.tracker.next(payload);
@@ -999,11 +1049,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private int writeSpan(ByteBuf frames, int span, int end) {
         if (span >= 0 && end > span && phase != Phase.CLOSED) {
             int length = end - span;
-            if (batch == null || batch.writableBytes() < length) {
-                writeBatch();
-                batch = client.alloc().ioBuffer(Math.max(BATCH_SIZE, length));
-            }
-            batch.writeBytes(frames, span, length);
+            Wire.append(batchFor(length), frames, span, length);
             if (!client.isWritable() && backend != null) {
                 backend.config().setAutoRead(false);
             }
@@ -1092,8 +1138,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (kind == ResponseTracker.Kind.COLUMN_COUNT) {
             f.heldMetadata = new ArrayList<>();
             f.columns = new ArrayList<>();
+            f.definitions = null;
         } else if (kind == ResponseTracker.Kind.COLUMN_DEF) {
-            f.columns.add(columnDefinition(p.payload()));
+            f.columns.add(columnDefinition(f, p.payload()));
         }
         f.heldMetadata.add(p);
         if (!f.tracker.metadataEnd()) {
@@ -1103,7 +1150,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         f.heldMetadata = null;
         ProtocolError stop;
         try {
-            stop = f.observer.onColumns(List.copyOf(f.columns));
+            stop = f.observer.onColumns(resultColumns(f));
         } catch (RuntimeException e) {
             stop = new ProtocolError("HY000", 1105, "Countersign's column check failed (" + e.getMessage() + "); no rows were sent", null);
         }
@@ -1130,6 +1177,54 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return true;
     }
 
+    /**
+     * The next column of the result: for a prepared statement whose definitions so far are the ones
+     * its last execute got, the column read then; otherwise read from the packet.
+     */
+    private static ResultColumn columnDefinition(InFlight f, ByteBuf payload) {
+        PreparedStatement stmt = f.stmt;
+        if (stmt == null) {
+            return columnDefinition(payload);
+        }
+        int index = f.columns.size();
+        ByteBuf[] known = stmt.columnDefinitions;
+        if (f.definitions == null && known != null && index < known.length
+                && known[index].readableBytes() == payload.readableBytes()
+                && ByteBufUtil.equals(known[index], known[index].readerIndex(), payload, payload.readerIndex(), payload.readableBytes())) {
+            return stmt.columns.get(index);
+        }
+        if (f.definitions == null) {
+            f.definitions = new ArrayList<>();
+            for (int i = 0; i < index; i++) {
+                f.definitions.add(known[i]); // the same so far, hence known is there
+            }
+        }
+        f.definitions.add(Unpooled.wrappedBuffer(ByteBufUtil.getBytes(payload)));
+        return columnDefinition(payload);
+    }
+
+    /** The columns to show the observer: a prepared statement's remembered ones while unchanged. */
+    private static List<ResultColumn> resultColumns(InFlight f) {
+        PreparedStatement stmt = f.stmt;
+        if (stmt == null) {
+            return List.copyOf(f.columns);
+        }
+        if (f.definitions == null) {
+            if (stmt.columns != null && stmt.columns.size() == f.columns.size()) {
+                return stmt.columns;
+            }
+            if (stmt.columnDefinitions == null) {
+                return List.copyOf(f.columns);
+            }
+            // fewer columns than last time, the same as far as they go
+            f.definitions = new ArrayList<>(List.of(stmt.columnDefinitions).subList(0, f.columns.size()));
+        }
+        stmt.columns = new ReusedColumns(f.columns);
+        stmt.columnDefinitions = f.definitions.toArray(new ByteBuf[0]);
+        f.definitions = null;
+        return stmt.columns;
+    }
+
     private static ResultColumn columnDefinition(ByteBuf p) {
         ByteBuf b = p.duplicate();
         Wire.skipLenencString(b); // catalog
@@ -1151,22 +1246,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * ones go out as they are.
      */
     private void relay(InFlight f, ByteBuf payload) {
-        int length = payload.readableBytes();
-        f.bytes += length + 4;
-        if (length < BATCH_COPY_BELOW) {
-            if (batch == null || batch.writableBytes() < length + 4) {
-                writeBatch();
-                batch = client.alloc().ioBuffer(BATCH_SIZE);
-            }
-            batch.writeMediumLE(length).writeByte(seq).writeBytes(payload, payload.readerIndex(), length);
-            payload.release();
-            seq = (seq + 1) & 0xFF;
-        } else {
-            send(payload);
-        }
+        f.bytes += payload.readableBytes() + 4;
+        send(payload);
         if (!client.isWritable() && backend != null) {
             backend.config().setAutoRead(false);
         }
+    }
+
+    /** The outgoing batch, with room for {@code needed} more bytes: the current one, or a new one after writing it. */
+    private ByteBuf batchFor(int needed) {
+        ByteBuf b = batch;
+        if (b == null || b.writableBytes() < needed) {
+            writeBatch();
+            b = client.alloc().ioBuffer(Math.max(needed, batchHint));
+            batch = b;
+        }
+        return b;
     }
 
     private void writeBatch() {
@@ -1174,7 +1269,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (b != null) {
             batch = null;
             if (b.isReadable()) {
-                client.write(b);
+                // no promise: nobody waits on it, and a failed write fails the channel anyway
+                client.write(b, client.voidPromise());
+                clientUnflushed = true;
             } else {
                 b.release();
             }
@@ -1183,7 +1280,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void flushClient() {
         writeBatch();
-        client.flush();
+        if (clientUnflushed) {
+            clientUnflushed = false;
+            client.flush();
+        }
     }
 
     /** The last packet of a command's response: report the statement, then release the packet when the record is durable. */
@@ -1242,7 +1342,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private static String summary(InFlight f) {
-        return f.rows > 0 || f.affected < 0 ? "SELECT " + f.rows : "OK " + f.affected;
+        if (f.rows > 0 || f.affected < 0) {
+            return f.rows < SELECT_TAGS.length ? SELECT_TAGS[(int) f.rows] : "SELECT " + f.rows;
+        }
+        return f.affected < OK_TAGS.length ? OK_TAGS[(int) f.affected] : "OK " + f.affected;
+    }
+
+    /** The command tags of small results, made once rather than concatenated per statement. */
+    private static final String[] SELECT_TAGS = new String[128], OK_TAGS = new String[128];
+
+    static {
+        for (int i = 0; i < SELECT_TAGS.length; i++) {
+            SELECT_TAGS[i] = "SELECT " + i;
+            OK_TAGS[i] = "OK " + i;
+        }
     }
 
     void backendReadComplete() {
@@ -1363,10 +1476,27 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ------------------------------------------------------------------ plumbing
 
+    /**
+     * Queues one packet for the client. Small ones are copied behind their header into the outgoing
+     * batch, so a whole answer (metadata, rows, terminator) leaves in one buffer and one write; large
+     * ones go out as they are, after the batch.
+     */
     private void send(ByteBuf payload) {
+        int length = payload.readableBytes();
+        if (phase == Phase.CLOSED) {
+            payload.release();
+            return;
+        }
+        if (length < BATCH_COPY_BELOW) {
+            Wire.append(batchFor(length + 4).writeMediumLE(length).writeByte(seq), payload, payload.readerIndex(), length);
+            payload.release();
+            seq = (seq + 1) & 0xFF;
+            return;
+        }
         writeBatch();
-        client.write(new Packet(seq, payload));
-        seq = (seq + Packet.frames(payload.readableBytes())) & 0xFF;
+        client.write(new Packet(seq, payload), client.voidPromise());
+        clientUnflushed = true;
+        seq = (seq + Packet.frames(length)) & 0xFF;
     }
 
     private void sendError(ProtocolError e) {

@@ -28,7 +28,7 @@ final class PacketEncoder extends MessageToMessageEncoder<Packet> {
         int seq = packet.sequenceId();
         if (length < COPY_BELOW) {
             ByteBuf frame = ctx.alloc().ioBuffer(4 + length);
-            frame.writeMediumLE(length).writeByte(seq).writeBytes(payload, payload.readerIndex(), length);
+            Wire.append(frame.writeMediumLE(length).writeByte(seq), payload, payload.readerIndex(), length);
             out.add(frame);
             return;
         }

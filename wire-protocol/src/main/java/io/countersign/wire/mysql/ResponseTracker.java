@@ -89,8 +89,8 @@ final class ResponseTracker {
                 if (h == 0xFB) {
                     return Kind.LOCAL_INFILE; // the backend answers the file with OK or ERR: still FIRST
                 }
-                ByteBuf d = p.duplicate();
-                remaining = Wire.readLenenc(d);
+                // a column count below 251 is its own first byte (always, in practice): no duplicate to read it
+                remaining = h >= 0 && h < 0xFB ? h : Wire.readLenenc(p.duplicate());
                 state = remaining > 0 ? State.COLUMNS : State.ROWS;
                 return Kind.COLUMN_COUNT;
             }
@@ -102,7 +102,7 @@ final class ResponseTracker {
                 return Kind.COLUMN_DEF;
             }
             case COLUMNS_EOF -> {
-                status = ServerPackets.readEof(p).flags();
+                status = ServerPackets.eofFlags(p);
                 metadataEnd = true;
                 // a cursor was opened: rows come later through COM_STMT_FETCH
                 state = (status & Capabilities.STATUS_CURSOR_EXISTS) != 0 ? State.DONE : State.ROWS;
@@ -117,7 +117,7 @@ final class ResponseTracker {
                     if (deprecateEof) {
                         okStatus(p);
                     } else {
-                        status = ServerPackets.readEof(p).flags();
+                        status = ServerPackets.eofFlags(p);
                     }
                     state = shape != Shape.FETCH && (status & Capabilities.STATUS_MORE_RESULTS) != 0 ? State.FIRST : State.DONE;
                     return Kind.TERMINATOR;

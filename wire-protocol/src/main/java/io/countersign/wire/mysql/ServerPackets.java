@@ -62,6 +62,11 @@ final class ServerPackets {
         return new Status(affected, id, flags, warnings);
     }
 
+    /** The status flags of an EOF packet, 0 when it is too short to carry them (as {@link #readEof} reads them). */
+    static int eofFlags(ByteBuf p) {
+        return p.readableBytes() < 5 ? 0 : p.getUnsignedShortLE(p.readerIndex() + 3);
+    }
+
     static Status readEof(ByteBuf p) {
         int ri = p.readerIndex();
         if (p.readableBytes() < 5) {

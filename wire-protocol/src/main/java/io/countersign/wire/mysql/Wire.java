@@ -10,6 +10,17 @@ final class Wire {
     private Wire() {}
 
     /** Thrown when a packet ends before its structure does. */
+    /**
+     * Appends {@code length} bytes of {@code src} from {@code index} to {@code dst}, which has room
+     * for them. Copied by the source's getBytes: direct to direct memory, without the NIO view
+     * {@code dst.writeBytes(src, ...)} makes of the source on every call.
+     */
+    static void append(ByteBuf dst, ByteBuf src, int index, int length) {
+        int w = dst.writerIndex();
+        src.getBytes(index, dst, w, length);
+        dst.writerIndex(w + length);
+    }
+
     static final class Truncated extends CorruptedFrameException {
         Truncated(String what) {
             super("packet ends inside " + what);

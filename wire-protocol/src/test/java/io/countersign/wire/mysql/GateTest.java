@@ -331,6 +331,51 @@ class GateTest {
     }
 
     @Test
+    void preparedStatementShowsItsColumnsOnceReadAndAgainWhenTheTableChanges() throws Exception {
+        db.execute("CREATE TABLE reshaped (id INT PRIMARY KEY, a INT)", "INSERT INTO reshaped VALUES (1, 10), (2, 20)");
+        gate.columns.clear();
+        try (Connection c = proxy.connectorJ("useServerPrepStmts=true");
+             PreparedStatement ps = c.prepareStatement("SELECT * FROM reshaped WHERE id = ?")) {
+            for (int id = 1; id <= 2; id++) {
+                ps.setInt(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt("a")).isEqualTo(id * 10);
+                }
+            }
+            List<List<io.countersign.wire.spi.ResultColumn>> seen = reshaped();
+            assertThat(seen).hasSize(2);
+            // the same definitions: the same list, read once, with what observers derived from it
+            assertThat(seen.get(1)).isSameAs(seen.get(0)).isInstanceOf(io.countersign.wire.spi.ReusedColumns.class);
+            assertThat(seen.get(0)).extracting(col -> col.column()).containsExactly("id", "a");
+
+            // the backend re-prepares behind the same statement id and describes the new shape
+            db.execute("ALTER TABLE reshaped CHANGE a b INT");
+            ps.setInt(1, 1);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt("b")).isEqualTo(10);
+            }
+            seen = reshaped();
+            assertThat(seen).hasSize(3);
+            assertThat(seen.get(2)).isNotSameAs(seen.get(0)).extracting(col -> col.column()).containsExactly("id", "b");
+
+            // a column that appears later is judged, not waved through with the remembered columns
+            db.execute("ALTER TABLE reshaped ADD COLUMN secret VARCHAR(10)");
+            ps.setInt(1, 2);
+            assertThatThrownBy(ps::executeQuery).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getErrorCode()).isEqualTo(1142));
+            seen = reshaped();
+            assertThat(seen).hasSize(4);
+            assertThat(seen.get(3)).extracting(col -> col.column()).containsExactly("id", "b", "secret");
+        }
+    }
+
+    private static List<List<io.countersign.wire.spi.ResultColumn>> reshaped() {
+        return gate.columns.stream().filter(cols -> "reshaped".equals(cols.get(0).table())).toList();
+    }
+
+    @Test
     void oneCompletionPerStatementWithCounts() throws Exception {
         try (Connection c = proxy.connectorJ(""); Statement s = c.createStatement()) {
             s.executeQuery("SELECT id, owner FROM accounts").close();
