@@ -5,6 +5,7 @@ import io.countersign.wire.spi.BoundParameter;
 import io.countersign.wire.spi.GateDecision;
 import io.countersign.wire.spi.ProtocolError;
 import io.countersign.wire.spi.ResultColumn;
+import io.countersign.wire.spi.ReusedColumns;
 import io.countersign.wire.spi.SessionInfo;
 import io.countersign.wire.spi.StatementCompletion;
 import io.countersign.wire.spi.StatementRequest;
@@ -892,7 +893,7 @@ final class RelaySession implements BackendPeer {
                 return; // a refused result ends the query string for the client, as an error would
             }
             if (st.observer != null) {
-                st.columns = ByteBufUtil.getBytes(buf, idx + 5, size - 5);
+                st.columns = sameAsLastColumns(buf, idx + 5, size - 5) ? lastColumnsRaw : ByteBufUtil.getBytes(buf, idx + 5, size - 5);
                 st.columnsChecked = false;
                 checkColumns(st);
                 if (st.blocked) {
@@ -929,7 +930,7 @@ final class RelaySession implements BackendPeer {
         }
         ProtocolError refusal;
         try {
-            refusal = st.observer.onColumns(parseColumns(st.columns));
+            refusal = st.observer.onColumns(reusedColumns(st.columns));
         } catch (RuntimeException e) {
             log.error("session {}: result observer failed; withholding the result", info.sessionId(), e);
             refusal = new ProtocolError("XX000", 1105, "Countersign could not check this result's columns; "
@@ -940,6 +941,28 @@ final class RelaySession implements BackendPeer {
             st.error = refusal;
             toClient.write(PgOut.error(client.alloc(), "ERROR", refusal));
         }
+    }
+
+    /**
+     * The last RowDescription this session showed an observer, and the columns made from it: while the
+     * backend describes results the same way (every execution of a prepared statement, the same query
+     * again), observers get the same {@link ReusedColumns} and may reuse what they derived from it.
+     */
+    private byte[] lastColumnsRaw;
+    private ByteBuf lastColumnsBuf;
+    private ReusedColumns lastColumns;
+
+    private boolean sameAsLastColumns(ByteBuf buf, int idx, int len) {
+        return lastColumnsRaw != null && lastColumnsRaw.length == len && ByteBufUtil.equals(buf, idx, lastColumnsBuf, 0, len);
+    }
+
+    private ReusedColumns reusedColumns(byte[] raw) {
+        if (raw != lastColumnsRaw && (lastColumnsRaw == null || !java.util.Arrays.equals(raw, lastColumnsRaw))) {
+            lastColumns = new ReusedColumns(parseColumns(raw));
+            lastColumnsRaw = raw;
+            lastColumnsBuf = Unpooled.wrappedBuffer(raw);
+        }
+        return lastColumns;
     }
 
     static List<ResultColumn> parseColumns(byte[] raw) {
