@@ -36,11 +36,12 @@ public final class TrackedStatement implements ResultObserver {
      * each table's key sits. Depends only on the columns and the inputs recorded with it, so a
      * prepared statement's executions share it (kept on its {@link ReusedColumns}).
      */
-    private record ColumnPlan(UsageTracker tracker, Object snapshot, ResultFormats formats, Protocol protocol, String database,
-                              List<String> resultColumns, KeyPlan[] plans, int span, boolean unreadableKeys) {
+    private record ColumnPlan(UsageTracker tracker, ColumnResolver resolver, Object snapshot, ResultFormats formats, Protocol protocol,
+                              String database, List<String> resultColumns, KeyPlan[] plans, int span, boolean unreadableKeys) {
 
-        boolean fits(UsageTracker t, Object snap, ResultFormats f, Protocol p, String db) {
-            return tracker == t && snapshot == snap && formats == f && protocol == p && java.util.Objects.equals(database, db);
+        boolean fits(UsageTracker t, ColumnResolver r, Object snap, ResultFormats f, Protocol p, String db) {
+            return tracker == t && resolver == r && snapshot == snap && formats == f && protocol == p
+                    && java.util.Objects.equals(database, db);
         }
     }
 
@@ -119,7 +120,7 @@ public final class TrackedStatement implements ResultObserver {
         ColumnPlan plan = null;
         if (snapshot != null) {
             ReusedColumns reused = (ReusedColumns) columns;
-            if (reused.memo(PLAN_MEMO) instanceof ColumnPlan kept && kept.fits(tracker, snapshot, formats, protocol, database)) {
+            if (reused.memo(PLAN_MEMO) instanceof ColumnPlan kept && kept.fits(tracker, resolver, snapshot, formats, protocol, database)) {
                 plan = kept;
             } else {
                 plan = plan(columns, resolver, snapshot);
@@ -204,7 +205,7 @@ public final class TrackedStatement implements ResultObserver {
                 unreadable = true;
             }
         }
-        return new ColumnPlan(tracker, snapshot, formats, protocol, database, List.copyOf(names), found.toArray(NO_PLANS),
+        return new ColumnPlan(tracker, resolver, snapshot, formats, protocol, database, List.copyOf(names), found.toArray(NO_PLANS),
                 last + 1, unreadable);
     }
 

@@ -1036,6 +1036,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             writeSpan(frames, span, frames.readerIndex());
         } finally {
             frames.release();
+            batchHint = BATCH_MIN; // what the session sends on its own (errors, OK) is small
         }
     }
 
