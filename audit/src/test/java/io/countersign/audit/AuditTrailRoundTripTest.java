@@ -290,7 +290,7 @@ class AuditTrailRoundTripTest {
             stats = trail.stats();
         }
         assertThat(stats.acknowledged()).isEqualTo((long) writers * each);
-        assertThat(stats.mapped()).as("records on the fast path").isGreaterThan(writers * each / 2).isLessThan((long) writers * each);
+        assertThat(stats.mapped()).as("records on the fast path (the rest met a segment roll)").isPositive().isLessThan((long) writers * each);
         VerificationReport report = AuditVerifier.verify(dir);
         assertThat(report.ok()).as(report.render()).isTrue();
         assertThat(report.recordsChecked()).isEqualTo((long) writers * each);
