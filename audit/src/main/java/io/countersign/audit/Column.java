@@ -24,6 +24,14 @@ sealed interface Column<E> {
     /** Emits the field (startField..endField) when it has a value; optional columns without one are skipped. */
     void write(RecordConsumer rc, int index, E from);
 
+    /**
+     * A string as an array-backed Binary: the dictionary encoder hashes and compares every value, and
+     * parquet-java does that byte by byte through a ByteBuffer for {@code Binary.fromString}'s values.
+     */
+    static Binary utf8(String v) {
+        return Binary.fromConstantByteArray(v.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     record Str<E>(String name, Function<E, String> get) implements Column<E> {
         public Type type() {
             return Types.optional(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named(name);
@@ -33,7 +41,7 @@ sealed interface Column<E> {
             String v = get.apply(from);
             if (v != null) {
                 rc.startField(name, index);
-                rc.addBinary(Binary.fromString(v));
+                rc.addBinary(utf8(v));
                 rc.endField(name, index);
             }
         }
@@ -47,7 +55,7 @@ sealed interface Column<E> {
 
         public void write(RecordConsumer rc, int index, E from) {
             rc.startField(name, index);
-            rc.addBinary(Binary.fromString(get.apply(from)));
+            rc.addBinary(utf8(get.apply(from)));
             rc.endField(name, index);
         }
     }
@@ -153,7 +161,7 @@ sealed interface Column<E> {
                     rc.startGroup();
                     if (v != null) {
                         rc.startField("element", 0);
-                        rc.addBinary(Binary.fromString(v));
+                        rc.addBinary(utf8(v));
                         rc.endField("element", 0);
                     }
                     rc.endGroup();
