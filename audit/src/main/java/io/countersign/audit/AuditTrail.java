@@ -67,7 +67,6 @@ public final class AuditTrail implements AutoCloseable {
     private volatile boolean parquetDone;
     /** The highest seq fed to the Parquet sink, readable without the sink lock. */
     private volatile long parquetFed;
-    private volatile boolean catchingUp;
     private final AtomicInteger pending = new AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
@@ -869,13 +868,18 @@ public final class AuditTrail implements AutoCloseable {
 
     private void parquetFailed(Exception e) {
         log.error("audit Parquet writing in {} failed; records stay in the journal and are written again", config.directory(), e);
+        markParquetFailing("Parquet writing in " + config.directory() + " failed: " + e.getMessage());
+    }
+
+    /** Drops the open Parquet files (their records are still in the journal) and turns the health red. */
+    private void markParquetFailing(String reason) {
         sinkLock.lock();
         try {
             sink.abortAll();
         } finally {
             sinkLock.unlock();
         }
-        parquetFailure = "Parquet writing in " + config.directory() + " failed: " + e.getMessage();
+        parquetFailure = reason;
         updateHealth();
     }
 
@@ -897,7 +901,6 @@ public final class AuditTrail implements AutoCloseable {
             if (parquetFailure != null || parquetDone || (!closing && parquetBacklog() <= CATCH_UP_BACKLOG)) {
                 continue;
             }
-            catchingUp = true;
             if (!closing) {
                 log.warn("audit Parquet writing in {} is {} records behind the journal; converting at normal priority until it catches up",
                         config.directory(), parquetBacklog());
@@ -918,8 +921,6 @@ public final class AuditTrail implements AutoCloseable {
                 }
             } catch (IOException | RuntimeException e) {
                 parquetFailed(e);
-            } finally {
-                catchingUp = false;
             }
         }
     }
@@ -941,14 +942,7 @@ public final class AuditTrail implements AutoCloseable {
             parquetFailure = null;
             updateHealth();
         } catch (IOException | RuntimeException e) {
-            sinkLock.lock();
-            try {
-                sink.abortAll();
-            } finally {
-                sinkLock.unlock();
-            }
-            parquetFailure = "Parquet writing in " + config.directory() + " still failing: " + e.getMessage();
-            updateHealth();
+            markParquetFailing("Parquet writing in " + config.directory() + " still failing: " + e.getMessage());
         }
     }
 
