@@ -41,6 +41,8 @@ class ConsoleBrowserTest {
 
     @TempDir
     Path dir;
+    /** Outside {@code dir}: Chromium's helpers may write to it after quit, which would fail JUnit's cleanup of dir. */
+    Path profile;
     H2ApprovalStore store;
     ApprovalService service;
     HttpServer server;
@@ -64,7 +66,7 @@ class ConsoleBrowserTest {
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--user-data-dir=" + Files.createDirectories(dir.resolve("chromium-profile")));
+                "--user-data-dir=" + (profile = Files.createTempDirectory("countersign-chromium-profile")));
         ChromeDriverService driverService = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build();
         driver = new ChromeDriver(driverService, options);
@@ -83,6 +85,13 @@ class ConsoleBrowserTest {
         }
         if (store != null) {
             store.close();
+        }
+        if (profile != null) {
+            try (var files = Files.walk(profile)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                // a late helper write; the OS cleans temp
+            }
         }
     }
 

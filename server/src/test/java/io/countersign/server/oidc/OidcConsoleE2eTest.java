@@ -91,7 +91,7 @@ class OidcConsoleE2eTest {
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--user-data-dir=" + (profile = Files.createTempDirectory("countersign-oidc-chromium")));
+                "--user-data-dir=" + (profile = io.countersign.server.ChromiumProfiles.create()));
         driver = new ChromeDriver(new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build(), options);
         wait = new WebDriverWait(driver, Duration.ofSeconds(30));
@@ -100,11 +100,7 @@ class OidcConsoleE2eTest {
     @AfterEach
     void stopBrowser() throws Exception {
         if (driver != null) driver.quit();
-        // Chromium's helpers may still write to the profile for a moment after quit: remove it best-effort,
-        // outside the server's @TempDir so that a late write cannot fail the class
-        try (var files = Files.walk(profile)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
     }
 
     /** Console, "Sign in with your identity provider", the provider's login page, back to the console; returns the request's card. */

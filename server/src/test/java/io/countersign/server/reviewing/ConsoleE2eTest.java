@@ -58,6 +58,7 @@ class ConsoleE2eTest {
 
     @TempDir
     static Path dir;
+    Path profile;
 
     static CountersignServer server;
 
@@ -84,7 +85,7 @@ class ConsoleE2eTest {
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--user-data-dir=" + Files.createTempDirectory(dir, "chromium-profile"));
+                "--user-data-dir=" + (profile = io.countersign.server.ChromiumProfiles.create()));
         driver = new ChromeDriver(new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build(), options);
         wait = new WebDriverWait(driver, Duration.ofSeconds(30));
@@ -93,6 +94,7 @@ class ConsoleE2eTest {
     @AfterEach
     void stopBrowser() {
         if (driver != null) driver.quit();
+        io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
     }
 
     /** Opens the console, signs in the way the page asks (a bearer token), waits for the request's card. */

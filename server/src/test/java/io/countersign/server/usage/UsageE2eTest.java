@@ -408,12 +408,13 @@ class UsageE2eTest {
         File chromedriver = new File("/usr/bin/chromedriver");
         assertThat(chromium).as("Debian package chromium (apt-get install chromium; .ci/run installs it)").exists();
         assertThat(chromedriver).as("Debian package chromium-driver").exists();
+        Path profile = io.countersign.server.ChromiumProfiles.create();
         ChromeOptions options = new ChromeOptions();
         options.setBinary(chromium);
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,1200",
-                "--user-data-dir=" + Files.createTempDirectory(dir, "chromium-profile"));
+                "--user-data-dir=" + profile);
         ChromeDriver driver = new ChromeDriver(new ChromeDriverService.Builder()
                 .usingDriverExecutable(chromedriver).usingAnyFreePort().build(), options);
         try {
@@ -437,6 +438,7 @@ class UsageE2eTest {
             Files.copy(driver.getScreenshotAs(org.openqa.selenium.OutputType.FILE).toPath(), shot, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } finally {
             driver.quit();
+            io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
         }
     }
 }
