@@ -15,7 +15,6 @@ import io.countersign.server.NettyLeakWatch;
 import io.countersign.server.reviewing.Reviewing;
 import io.countersign.server.runtime.CountersignServer;
 import io.countersign.testing.PostgresDatabase;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -34,12 +33,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import io.countersign.server.HeadlessChromium;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -52,8 +50,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 @ExtendWith(NettyLeakWatch.class)
 class OidcConsoleE2eTest {
 
-    private static final String CHROMIUM = "/usr/bin/chromium";
-    private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
 
     @RegisterExtension
     static PostgresDatabase db = new PostgresDatabase();
@@ -66,7 +62,7 @@ class OidcConsoleE2eTest {
 
     ChromeDriver driver;
     WebDriverWait wait;
-    Path profile;
+    HeadlessChromium browser;
 
     @BeforeAll
     static void start() throws Exception {
@@ -84,23 +80,14 @@ class OidcConsoleE2eTest {
 
     @BeforeEach
     void startBrowser() throws Exception {
-        assertThat(new File(CHROMIUM)).as("Debian package chromium (apt-get install chromium; .ci/run installs it)").exists();
-        assertThat(new File(CHROMEDRIVER)).as("Debian package chromium-driver (apt-get install chromium-driver)").exists();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM);
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--user-data-dir=" + (profile = io.countersign.server.ChromiumProfiles.create()));
-        driver = new ChromeDriver(new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build(), options);
+        browser = HeadlessChromium.start("1280,900");
+        driver = browser.driver();
         wait = new WebDriverWait(driver, Duration.ofSeconds(30));
     }
 
     @AfterEach
-    void stopBrowser() throws Exception {
-        if (driver != null) driver.quit();
-        io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
+    void stopBrowser() {
+        if (browser != null) browser.close();
     }
 
     /** Console, "Sign in with your identity provider", the provider's login page, back to the console; returns the request's card. */

@@ -14,7 +14,6 @@ import io.countersign.approvals.RequestState;
 import io.countersign.server.NettyLeakWatch;
 import io.countersign.server.runtime.CountersignServer;
 import io.countersign.testing.PostgresDatabase;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -32,12 +31,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import io.countersign.server.HeadlessChromium;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -50,15 +48,13 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 @ExtendWith(NettyLeakWatch.class)
 class ConsoleE2eTest {
 
-    private static final String CHROMIUM = "/usr/bin/chromium";
-    private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
 
     @RegisterExtension
     static PostgresDatabase db = new PostgresDatabase();
 
     @TempDir
     static Path dir;
-    Path profile;
+    HeadlessChromium browser;
 
     static CountersignServer server;
 
@@ -78,23 +74,14 @@ class ConsoleE2eTest {
 
     @BeforeEach
     void startBrowser() throws Exception {
-        assertThat(new File(CHROMIUM)).as("Debian package chromium (apt-get install chromium; .ci/run installs it)").exists();
-        assertThat(new File(CHROMEDRIVER)).as("Debian package chromium-driver (apt-get install chromium-driver)").exists();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM);
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                "--user-data-dir=" + (profile = io.countersign.server.ChromiumProfiles.create()));
-        driver = new ChromeDriver(new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build(), options);
+        browser = HeadlessChromium.start("1280,900");
+        driver = browser.driver();
         wait = new WebDriverWait(driver, Duration.ofSeconds(30));
     }
 
     @AfterEach
     void stopBrowser() {
-        if (driver != null) driver.quit();
-        io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
+        if (browser != null) browser.close();
     }
 
     /** Opens the console, signs in the way the page asks (a bearer token), waits for the request's card. */

@@ -10,7 +10,6 @@ import io.countersign.server.auditing.AuditE2e;
 import io.countersign.server.config.ConfigLoader;
 import io.countersign.server.runtime.CountersignServer;
 import io.countersign.testing.PostgresDatabase;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,11 +33,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import io.countersign.server.HeadlessChromium;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -404,19 +402,8 @@ class UsageE2eTest {
 
     @Test
     void theConsoleUsagePageShowsTheAgentsAndTheChartInChromium() throws Exception {
-        File chromium = new File("/usr/bin/chromium");
-        File chromedriver = new File("/usr/bin/chromedriver");
-        assertThat(chromium).as("Debian package chromium (apt-get install chromium; .ci/run installs it)").exists();
-        assertThat(chromedriver).as("Debian package chromium-driver").exists();
-        Path profile = io.countersign.server.ChromiumProfiles.create();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(chromium);
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1200",
-                "--user-data-dir=" + profile);
-        ChromeDriver driver = new ChromeDriver(new ChromeDriverService.Builder()
-                .usingDriverExecutable(chromedriver).usingAnyFreePort().build(), options);
+        HeadlessChromium browser = HeadlessChromium.start("1280,1200");
+        ChromeDriver driver = browser.driver();
         try {
             WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
             driver.get("http://127.0.0.1:" + server.adminAddress().getPort() + "/console/usage/");
@@ -437,8 +424,7 @@ class UsageE2eTest {
             Files.createDirectories(shot.getParent());
             Files.copy(driver.getScreenshotAs(org.openqa.selenium.OutputType.FILE).toPath(), shot, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } finally {
-            driver.quit();
-            io.countersign.server.ChromiumProfiles.deleteQuietly(profile);
+            browser.close();
         }
     }
 }
