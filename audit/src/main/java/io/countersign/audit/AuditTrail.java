@@ -98,8 +98,8 @@ public final class AuditTrail implements AutoCloseable {
     private byte[] lastHash;
     private final RecordCodec.Out encoder = new RecordCodec.Out(4096);
     private final java.security.MessageDigest digest = Hashes.sha256();
-    /** Written, not yet fsynced, in seq order: they go to Parquet once durable. */
-    private final List<ChainedRecord> unsynced = new ArrayList<>();
+    /** The newest seq written to the journal; above {@link #durableSeq}, records wait for the next fsync. */
+    private long writtenSeq;
     /** Per-statement fsync: fast-path records whose futures complete after the next fsync. */
     private final List<Pending> awaitingSync = new ArrayList<>();
     private long syncDeadlineNanos;
@@ -143,6 +143,7 @@ public final class AuditTrail implements AutoCloseable {
             nextSeq = scan.nextSeq();
             lastHash = scan.lastHash();
             durableSeq = nextSeq - 1;
+            writtenSeq = durableSeq;
             // Records the last run journalled but did not get into Parquet: write them now, then trim.
             long firstJournalled = scan.records().isEmpty() ? nextSeq : scan.records().get(0).seq();
             sink = new ParquetSink(config, manifest, firstJournalled - 1);
@@ -270,12 +271,11 @@ public final class AuditTrail implements AutoCloseable {
         digest.update(encoder.buffer(), 0, length);
         byte[] hash = digest.digest();
         encoder.shrink();
-        ChainedRecord chained = new ChainedRecord(nextSeq, lastHash, hash, record);
         mapped.incrementAndGet();
+        boolean firstUnsynced = writtenSeq == durableSeq;
+        writtenSeq = nextSeq;
         nextSeq++;
         lastHash = hash;
-        boolean firstUnsynced = unsynced.isEmpty();
-        unsynced.add(chained);
         boolean wake = false;
         if (!fillRequested && journal.roomLow(chunkBytes)) {
             fillRequested = true; // fill the next stretch before this one runs out
@@ -477,7 +477,7 @@ public final class AuditTrail implements AutoCloseable {
     private boolean nothingUnsynced() {
         writeLock.lock();
         try {
-            return unsynced.isEmpty();
+            return writtenSeq == durableSeq;
         } finally {
             writeLock.unlock();
         }
@@ -489,7 +489,7 @@ public final class AuditTrail implements AutoCloseable {
         }
         writeLock.lock();
         try {
-            if (!unsynced.isEmpty()) {
+            if (writtenSeq != durableSeq) {
                 return !awaitingSync.isEmpty() ? 0 : Math.max(0, syncDeadlineNanos - System.nanoTime());
             }
         } finally {
@@ -544,7 +544,6 @@ public final class AuditTrail implements AutoCloseable {
         long seq0 = nextSeq;
         byte[] hash0 = lastHash;
         long startPos = -1;
-        List<ChainedRecord> chained = new ArrayList<>(batch.size());
         int settledNow = 0;
         try {
             if (journal.position() >= config.journalSegmentBytes()) {
@@ -571,7 +570,6 @@ public final class AuditTrail implements AutoCloseable {
                 digest.update(encoder.buffer(), 0, length);
                 byte[] hash = digest.digest();
                 journal.write(encoder.buffer(), length);
-                chained.add(new ChainedRecord(nextSeq, lastHash, hash, p.record()));
                 accepted.add(p);
                 nextSeq++;
                 lastHash = hash;
@@ -585,11 +583,11 @@ public final class AuditTrail implements AutoCloseable {
             journal.flushFrames();
             writeLock.lock();
             try {
-                if (unsynced.isEmpty()) {
+                if (writtenSeq == durableSeq) {
                     long bound = config.fsync() instanceof FsyncPolicy.Bounded b ? b.maxDelay().toNanos() : 0;
                     syncDeadlineNanos = System.nanoTime() + bound;
                 }
-                unsynced.addAll(chained);
+                writtenSeq = nextSeq - 1;
             } finally {
                 writeLock.unlock();
             }
@@ -604,7 +602,7 @@ public final class AuditTrail implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             writeLock.lock();
             try {
-                unsynced.removeAll(chained);
+                writtenSeq = Math.min(writtenSeq, seq0 - 1); // the batch is cut off the journal below
             } finally {
                 writeLock.unlock();
             }
@@ -638,7 +636,7 @@ public final class AuditTrail implements AutoCloseable {
     private void syncIfDue(boolean stopping) {
         writeLock.lock();
         try {
-            if (unsynced.isEmpty() || (!stopping && awaitingSync.isEmpty() && System.nanoTime() < syncDeadlineNanos)) {
+            if (writtenSeq == durableSeq || (!stopping && awaitingSync.isEmpty() && System.nanoTime() < syncDeadlineNanos)) {
                 return;
             }
         } finally {
@@ -653,19 +651,19 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * Fsyncs the journal and hands what it made durable to Parquet. Takes the list first: records written
-     * after that wait for the next fsync, since this one may or may not cover them.
+     * Fsyncs the journal and moves {@code durableSeq}, up to which the Parquet writer reads. Notes how far
+     * the journal was written first: records written after that wait for the next fsync, since this one
+     * may or may not cover them.
      */
     private void forceUnsynced() throws IOException {
-        List<ChainedRecord> durable;
+        long upTo;
         List<Pending> waiters;
         writeLock.lock();
         try {
-            if (unsynced.isEmpty()) {
+            if (writtenSeq == durableSeq) {
                 return;
             }
-            durable = new ArrayList<>(unsynced);
-            unsynced.clear();
+            upTo = writtenSeq;
             waiters = awaitingSync.isEmpty() ? List.of() : new ArrayList<>(awaitingSync);
             awaitingSync.clear();
         } finally {
@@ -676,7 +674,6 @@ public final class AuditTrail implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             writeLock.lock();
             try {
-                unsynced.addAll(0, durable);
                 awaitingSync.addAll(0, waiters);
             } finally {
                 writeLock.unlock();
@@ -684,7 +681,12 @@ public final class AuditTrail implements AutoCloseable {
             throw e;
         }
         fsyncs.incrementAndGet();
-        durableSeq = durable.get(durable.size() - 1).seq(); // the Parquet writer reads up to here from the journal
+        writeLock.lock();
+        try {
+            durableSeq = upTo; // the Parquet writer reads up to here from the journal
+        } finally {
+            writeLock.unlock();
+        }
         for (Pending p : waiters) {
             complete(p);
         }
