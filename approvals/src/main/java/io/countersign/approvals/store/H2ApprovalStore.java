@@ -22,8 +22,11 @@ public final class H2ApprovalStore extends JdbcApprovalStore {
         if (name.endsWith(".mv.db")) {
             name = name.substring(0, name.length() - ".mv.db".length());
         }
-        // FILE_LOCK=FILE: a second process opening the same file fails instead of corrupting it.
-        this.url = "jdbc:h2:file:" + name + ";FILE_LOCK=FILE;DB_CLOSE_ON_EXIT=FALSE";
+        // FILE_LOCK=FS: the operating system's lock on the file itself, so a second process opening the same
+        // store fails instead of corrupting it, and the lock dies with a killed process. (FILE, H2's lock file,
+        // keeps a watchdog thread that rewrites approvals.lock.db every second and could put it back just
+        // after close removed it.)
+        this.url = "jdbc:h2:file:" + name + ";FILE_LOCK=FS;DB_CLOSE_ON_EXIT=FALSE";
         createSchema();
         this.abandonedAtOpen = abandonPending(null, now);
     }
