@@ -194,7 +194,10 @@ final class RecordCodec {
         nlong(out, s.bytesSent());
         str(out, s.errorCode());
         str(out, s.errorMessage());
-        nlong(out, s.duration() == null ? null : micros(s.duration()));
+        out.writeBoolean(s.duration() != null); // as nlong, unboxed
+        if (s.duration() != null) {
+            out.writeLong(micros(s.duration()));
+        }
         strings(out, s.resultColumns());
         strings(out, s.rowKeys());
         out.writeBoolean(s.rowKeysCapped());
@@ -327,7 +330,10 @@ final class RecordCodec {
     }
 
     private static void instant(Out out, Instant t) {
-        nlong(out, t == null ? null : micros(t));
+        out.writeBoolean(t != null); // the same bytes as nlong, without boxing the micros on every append
+        if (t != null) {
+            out.writeLong(micros(t));
+        }
     }
 
     private static Instant instant(In in) throws IOException {

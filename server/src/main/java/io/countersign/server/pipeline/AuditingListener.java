@@ -202,7 +202,7 @@ public final class AuditingListener implements StatementListener {
                 .agent(session.agent())
                 .owner(ctx == null ? null : ctx.agent().owner())
                 .sessionId(session.sessionId())
-                .clientAddress(session.client() == null ? null : session.client().toString())
+                .clientAddress(session.clientText())
                 .protocol(session.protocol() == io.countersign.wire.spi.Protocol.MYSQL ? Protocol.MYSQL : Protocol.PG)
                 .database(session.database())
                 .sql(c.request().sql())

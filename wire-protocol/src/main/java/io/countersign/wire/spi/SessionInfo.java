@@ -12,6 +12,7 @@ import java.util.Map;
  * @param database   the database the agent asked for
  * @param client     the client's address
  * @param attributes startup parameters or connection attributes the client sent (application_name, ...)
+ * @param clientText the client's address as text, formatted once per session rather than per audited statement
  */
 public record SessionInfo(
         String sessionId,
@@ -19,9 +20,15 @@ public record SessionInfo(
         String agent,
         String database,
         SocketAddress client,
-        Map<String, String> attributes) {
+        Map<String, String> attributes,
+        String clientText) {
 
     public SessionInfo {
         attributes = Map.copyOf(attributes);
+    }
+
+    public SessionInfo(String sessionId, Protocol protocol, String agent, String database, SocketAddress client,
+                       Map<String, String> attributes) {
+        this(sessionId, protocol, agent, database, client, attributes, client == null ? null : client.toString());
     }
 }
