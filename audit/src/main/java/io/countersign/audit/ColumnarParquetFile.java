@@ -6,8 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.apache.parquet.column.ColumnDescriptor;
-import org.apache.parquet.column.ColumnWriteStore;
-import org.apache.parquet.column.ColumnWriter;
 import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.compression.CompressionCodecFactory.BytesInputCompressor;
 import org.apache.parquet.conf.PlainParquetConfiguration;
@@ -20,13 +18,14 @@ import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.schema.MessageType;
 
 /**
- * A Parquet file written leaf column by leaf column: the caller gives each column writer its value with
- * the repetition and definition levels it already knows, then ends the row. This skips parquet-java's
- * record assembly (RecordConsumer and MessageColumnIO: field-name checks, visited-field bookkeeping and
- * null back-filling on every field of every row), which was most of the writer's CPU per record.
- * Everything below it is parquet-java's own and set up as {@code ParquetWriter} sets it up (this mirrors
- * its {@code InternalParquetRecordWriter}): the same properties, page store, dictionaries, statistics,
- * checksums, compression, row-group sizing and footer, so the files are the same.
+ * A Parquet file written leaf column by leaf column: the caller gives each column's {@link LeafColumnWriter}
+ * its value with the repetition and definition levels it already knows, then ends the row. This skips
+ * parquet-java's record assembly (RecordConsumer and MessageColumnIO: field-name checks, visited-field
+ * bookkeeping and null back-filling on every field of every row) and its per-value column writer work,
+ * which were most of the writer's CPU per record. Pages go to parquet-java's own page store (compression,
+ * page checksums, column and offset indexes) and file writer (row groups, footer), set up as
+ * {@code ParquetWriter} sets them up; the row-group and page rules mirror its {@code InternalParquetRecordWriter}
+ * and {@code ColumnWriteStoreBase}, so the files are the same.
  */
 final class ColumnarParquetFile implements Closeable {
     private final ParquetFileWriter file;
@@ -38,9 +37,12 @@ final class ColumnarParquetFile implements Closeable {
     private final Map<String, String> metadata;
     private final long rowGroupBytes;
     /** The current row group's writer per leaf, in schema order; refilled when a row group is flushed. */
-    private final ColumnWriter[] columns;
+    private final LeafColumnWriter[] columns;
     private ColumnChunkPageWriteStore pages;
-    private ColumnWriteStore store;
+    /** Rows in the open row group, and when the page size rule looks at the columns next. */
+    private long rowGroupRows;
+    private long rowsAtNextPageCheck;
+    private final long pageSizeTolerance;
     private int rowGroupOrdinal;
     private long rows;
     private long rowsAtNextSizeCheck;
@@ -57,7 +59,8 @@ final class ColumnarParquetFile implements Closeable {
         this.rowGroupBytes = rowGroupBytes;
         this.nextRowGroupBytes = rowGroupBytes;
         this.metadata = metadata;
-        this.columns = new ColumnWriter[leaves.size()];
+        this.columns = new LeafColumnWriter[leaves.size()];
+        this.pageSizeTolerance = (long) (props.getPageSizeThreshold() * 0.1); // parquet-java's THRESHOLD_TOLERANCE_RATIO
         // null encryption properties: what ParquetWriter derives from a plain configuration with no crypto factory
         this.file = new ParquetFileWriter(new LocalOutputFile(path), schema, ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes,
                 ParquetWriter.MAX_PADDING_SIZE_DEFAULT, null, props);
@@ -75,13 +78,16 @@ final class ColumnarParquetFile implements Closeable {
     }
 
     /** The writers of the leaf columns, in schema order (the same array for the file's life; its contents change per row group). */
-    ColumnWriter[] columns() {
+    LeafColumnWriter[] columns() {
         return columns;
     }
 
     /** Ends the row whose values were just written to every leaf; may flush a row group to the file. */
     void endRow() throws IOException {
-        store.endRecord();
+        rowGroupRows++;
+        if (rowGroupRows >= rowsAtNextPageCheck) {
+            checkPageSizes();
+        }
         rows++;
         if (rows >= rowsAtNextSizeCheck) {
             checkRowGroupSize();
@@ -90,21 +96,57 @@ final class ColumnarParquetFile implements Closeable {
 
     /** Bytes written to the file plus bytes buffered for the open row group (what {@code ParquetWriter.getDataSize} says). */
     long dataSize() {
-        return lastRowGroupEnd + store.getBufferedSize();
+        return lastRowGroupEnd + bufferedSize();
+    }
+
+    private long bufferedSize() {
+        long total = 0;
+        for (LeafColumnWriter c : columns) {
+            total += c.totalBufferedSize();
+        }
+        return total;
+    }
+
+    /** parquet-java's page rule (ColumnWriteStoreBase.sizeCheck): a page ends near its size threshold or at the row limit. */
+    private void checkPageSizes() {
+        long minRowsToWait = Long.MAX_VALUE;
+        int rowLimit = props.getPageRowCountLimit();
+        long rowsAtNextRowLimitCheck = rowGroupRows + rowLimit;
+        for (LeafColumnWriter c : columns) {
+            long used = c.currentPageBufferedSize();
+            long rowsInPage = rowGroupRows - c.rowsWrittenSoFar();
+            long remaining = props.getPageSizeThreshold() - used;
+            if (remaining <= pageSizeTolerance || rowsInPage >= rowLimit || c.valueCount() >= props.getPageValueCountThreshold()) {
+                c.writePage();
+                remaining = props.getPageSizeThreshold();
+            } else {
+                rowsAtNextRowLimitCheck = Math.min(rowsAtNextRowLimitCheck, c.rowsWrittenSoFar() + rowLimit);
+            }
+            long rowsToFillPage = used == 0 ? props.getMaxRowCountForPageSizeCheck() : rowsInPage * remaining / used;
+            minRowsToWait = Math.min(minRowsToWait, rowsToFillPage);
+        }
+        if (minRowsToWait == Long.MAX_VALUE) {
+            minRowsToWait = props.getMinRowCountForPageSizeCheck();
+        }
+        rowsAtNextPageCheck = rowGroupRows + (props.estimateNextSizeCheck()
+                ? Math.min(Math.max(minRowsToWait / 2, props.getMinRowCountForPageSizeCheck()), props.getMaxRowCountForPageSizeCheck())
+                : props.getMinRowCountForPageSizeCheck());
+        rowsAtNextPageCheck = Math.min(rowsAtNextPageCheck, rowsAtNextRowLimitCheck);
     }
 
     private void openRowGroup() {
         pages = new ColumnChunkPageWriteStore(compressor, schema, props.getAllocator(), props.getColumnIndexTruncateLength(),
                 props.getPageWriteChecksumEnabled(), file.getEncryptor(), rowGroupOrdinal);
-        store = props.newColumnWriteStore(schema, pages, pages);
         for (int i = 0; i < columns.length; i++) {
-            columns[i] = store.getColumnWriter(leaves.get(i));
+            columns[i] = new LeafColumnWriter(leaves.get(i), pages.getPageWriter(leaves.get(i)), props);
         }
+        rowGroupRows = 0;
+        rowsAtNextPageCheck = props.getMinRowCountForPageSizeCheck();
     }
 
     /** InternalParquetRecordWriter's rule: flush when within about two rows of the limit; look again halfway there. */
     private void checkRowGroupSize() throws IOException {
-        long buffered = store.getBufferedSize();
+        long buffered = bufferedSize();
         long rowBytes = buffered / rows;
         if (buffered > nextRowGroupBytes - 2 * rowBytes) {
             long flushed = rows;
@@ -125,14 +167,21 @@ final class ColumnarParquetFile implements Closeable {
             if (rows > 0) {
                 rowGroupOrdinal++;
                 file.startBlock(rows);
-                store.flush();
+                for (LeafColumnWriter c : columns) {
+                    if (rowGroupRows - c.rowsWrittenSoFar() > 0) {
+                        c.writePage();
+                    }
+                    c.finishChunk();
+                }
                 pages.flushToFileWriter(file);
                 rows = 0;
                 file.endBlock();
                 nextRowGroupBytes = Math.min(file.getNextRowGroupSize(), rowGroupBytes);
             }
         } finally {
-            store.close();
+            for (LeafColumnWriter c : columns) {
+                c.close();
+            }
             pages.close();
         }
     }
@@ -160,7 +209,9 @@ final class ColumnarParquetFile implements Closeable {
         }
         closed = true;
         try {
-            store.close();
+            for (LeafColumnWriter c : columns) {
+                c.close();
+            }
             pages.close();
             file.close();
         } catch (IOException | RuntimeException ignored) {

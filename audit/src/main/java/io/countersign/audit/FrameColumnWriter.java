@@ -3,8 +3,6 @@ package io.countersign.audit;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import org.apache.parquet.column.ColumnWriter;
-import org.apache.parquet.io.api.Binary;
 
 /**
  * Writes one record's canonical bytes (a journal frame's payload, see {@link RecordCodec}) straight into
@@ -13,8 +11,8 @@ import org.apache.parquet.io.api.Binary;
  * stores. The canonical field order is the schema's leaf order after the four envelope columns
  * ({@link ParquetLayout}), so the walk below advances one column per field.
  *
- * <p>Values are handed over as "reused" binaries over the frame: parquet-java copies whatever it keeps
- * (dictionary entries, min/max) and encodes the rest at once, so the caller may overwrite the frame after.
+ * <p>Values are handed over as byte ranges of the frame: the column writers copy whatever they keep
+ * (dictionary entries, min/max) and encode the rest at once, so the caller may overwrite the frame after.
  * A frame that does not decode as a record of its type fails with {@link IllegalArgumentException}, as
  * {@link RecordCodec#decode} would.
  */
@@ -38,7 +36,7 @@ final class FrameColumnWriter {
     private static final EnumNames CHANNELS = new EnumNames(ApprovalRecord.Channel.class);
     private static final EnumNames ADMIN_EVENTS = new EnumNames(AdminRecord.Event.class);
 
-    private final Binary instanceId;
+    private final byte[] instanceId;
     private final MessageDigest sha256 = Hashes.sha256();
     private final byte[] hash = new byte[Hashes.LENGTH];
     private final byte[] prevHex = new byte[2 * Hashes.LENGTH];
@@ -47,11 +45,11 @@ final class FrameColumnWriter {
     private byte[] b;
     private int pos;
     private int end;
-    private ColumnWriter[] cols;
+    private LeafColumnWriter[] cols;
     private int col;
 
     FrameColumnWriter(String instanceId) {
-        this.instanceId = Binary.fromConstantByteArray(instanceId.getBytes(StandardCharsets.UTF_8));
+        this.instanceId = instanceId.getBytes(StandardCharsets.UTF_8);
     }
 
     static long seq(byte[] frame, int off) {
@@ -85,7 +83,7 @@ final class FrameColumnWriter {
      * Writes the record in {@code frame[off, off + len)}, whose hash {@link #hash} just returned, as one row
      * of {@code columns} (the leaf writers of a file of its type). The caller ends the row.
      */
-    void write(byte[] frame, int off, int len, byte[] recordHash, ColumnWriter[] columns) {
+    void write(byte[] frame, int off, int len, byte[] recordHash, LeafColumnWriter[] columns) {
         b = frame;
         pos = off;
         end = off + len;
@@ -96,9 +94,9 @@ final class FrameColumnWriter {
             throw new IllegalArgumentException("audit record format version " + b[pos] + " is not supported (expected " + VERSION + ")");
         }
         cols[col++].write(longAt(b, pos + SEQ_AT), 0, 0);
-        cols[col++].write(instanceId, 0, 0);
-        cols[col++].write(hex(b, pos + PREV_HASH_AT, prevHex), 0, 0);
-        cols[col++].write(hex(recordHash, 0, hashHex), 0, 0);
+        cols[col++].write(instanceId, 0, instanceId.length, 0, 0);
+        cols[col++].write(hex(b, pos + PREV_HASH_AT, prevHex), 0, prevHex.length, 0, 0);
+        cols[col++].write(hex(recordHash, 0, hashHex), 0, hashHex.length, 0, 0);
         RecordType type = RecordType.ofTag(b[pos + TYPE_AT]);
         pos += FIELDS_AT;
         switch (type) {
@@ -182,11 +180,11 @@ final class FrameColumnWriter {
         optionalStr(); // detail
         optionalStr(); // policy_hash
         int n = count();
-        ColumnWriter path = cols[col];
-        ColumnWriter firstSeq = cols[col + 1];
-        ColumnWriter lastSeq = cols[col + 2];
-        ColumnWriter recordCount = cols[col + 3];
-        ColumnWriter sha = cols[col + 4];
+        LeafColumnWriter path = cols[col];
+        LeafColumnWriter firstSeq = cols[col + 1];
+        LeafColumnWriter lastSeq = cols[col + 2];
+        LeafColumnWriter recordCount = cols[col + 3];
+        LeafColumnWriter sha = cols[col + 4];
         col += 5;
         if (n == 0) {
             path.writeNull(0, 0);
@@ -208,8 +206,8 @@ final class FrameColumnWriter {
 
     private void categories() {
         int n = count();
-        ColumnWriter category = cols[col];
-        ColumnWriter reason = cols[col + 1];
+        LeafColumnWriter category = cols[col];
+        LeafColumnWriter reason = cols[col + 1];
         col += 2;
         if (n == 0) {
             category.writeNull(0, 0);
@@ -224,7 +222,7 @@ final class FrameColumnWriter {
 
     /** LIST&lt;STRING&gt;: an empty list is one null at level 0; each element repeats at level 1 after the first. */
     private void strList(boolean nullElements) {
-        ColumnWriter c = cols[col++];
+        LeafColumnWriter c = cols[col++];
         int n = count();
         if (n == 0) {
             c.writeNull(0, 0);
@@ -235,7 +233,7 @@ final class FrameColumnWriter {
         }
     }
 
-    private void listStr(ColumnWriter c, int r, boolean nullable, String what) {
+    private void listStr(LeafColumnWriter c, int r, boolean nullable, String what) {
         int n = readInt();
         if (n < 0) {
             if (!nullable) {
@@ -244,16 +242,20 @@ final class FrameColumnWriter {
             c.writeNull(r, IN_LIST - 1);
             return;
         }
-        c.write(bytes(n), r, IN_LIST);
+        need(n);
+        c.write(b, pos, n, r, IN_LIST);
+        pos += n;
     }
 
     private void optionalStr() {
-        ColumnWriter c = cols[col++];
+        LeafColumnWriter c = cols[col++];
         int n = readInt();
         if (n < 0) {
             c.writeNull(0, 0);
         } else {
-            c.write(bytes(n), 0, PRESENT);
+            need(n);
+            c.write(b, pos, n, 0, PRESENT);
+            pos += n;
         }
     }
 
@@ -262,7 +264,9 @@ final class FrameColumnWriter {
         if (n < 0) {
             throw new IllegalArgumentException("audit record has no " + what);
         }
-        cols[col++].write(bytes(n), 0, PRESENT);
+        need(n);
+        cols[col++].write(b, pos, n, 0, PRESENT);
+        pos += n;
     }
 
     private void trailingOptionalStr() {
@@ -279,7 +283,8 @@ final class FrameColumnWriter {
             cols[col++].writeNull(0, 0);
         } else {
             need(n);
-            cols[col++].write(names.lowerCase(b, pos, n), 0, PRESENT);
+            byte[] lower = names.lowerCase(b, pos, n);
+            cols[col++].write(lower, 0, lower.length, 0, PRESENT);
             pos += n;
         }
     }
@@ -292,7 +297,7 @@ final class FrameColumnWriter {
     }
 
     private void optionalLong() {
-        ColumnWriter c = cols[col++];
+        LeafColumnWriter c = cols[col++];
         if (readBoolean()) {
             c.write(readLong(), 0, PRESENT);
         } else {
@@ -306,13 +311,6 @@ final class FrameColumnWriter {
             throw new IllegalArgumentException("audit record has no " + what);
         }
         optionalLong();
-    }
-
-    private Binary bytes(int n) {
-        need(n);
-        Binary v = Binary.fromReusedByteArray(b, pos, n);
-        pos += n;
-        return v;
     }
 
     private int count() {
@@ -362,34 +360,34 @@ final class FrameColumnWriter {
 
     private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
-    /** Lower-case hex of a hash into {@code out}, as a binary that parquet-java copies if it keeps it. */
-    private static Binary hex(byte[] from, int at, byte[] out) {
+    /** Lower-case hex of a hash into {@code out}. */
+    private static byte[] hex(byte[] from, int at, byte[] out) {
         for (int i = 0; i < Hashes.LENGTH; i++) {
             byte v = from[at + i];
             out[2 * i] = DIGITS[(v >> 4) & 0xf];
             out[2 * i + 1] = DIGITS[v & 0xf];
         }
-        return Binary.fromReusedByteArray(out);
+        return out;
     }
 
     /** An enum's constant names as the codec writes them (upper case) and as Parquet stores them (lower case). */
     private static final class EnumNames {
         private final String type;
         private final byte[][] names;
-        private final Binary[] lower;
+        private final byte[][] lower;
 
         EnumNames(Class<? extends Enum<?>> type) {
             this.type = type.getSimpleName();
             Enum<?>[] constants = type.getEnumConstants();
             names = new byte[constants.length][];
-            lower = new Binary[constants.length];
+            lower = new byte[constants.length][];
             for (int i = 0; i < constants.length; i++) {
                 names[i] = constants[i].name().getBytes(StandardCharsets.US_ASCII);
-                lower[i] = Binary.fromConstantByteArray(ParquetLayout.lower(constants[i]).getBytes(StandardCharsets.US_ASCII));
+                lower[i] = ParquetLayout.lower(constants[i]).getBytes(StandardCharsets.US_ASCII);
             }
         }
 
-        Binary lowerCase(byte[] b, int at, int n) {
+        byte[] lowerCase(byte[] b, int at, int n) {
             for (int i = 0; i < names.length; i++) {
                 if (Arrays.equals(b, at, at + n, names[i], 0, names[i].length)) {
                     return lower[i];

@@ -118,6 +118,34 @@ class ColumnarWriterTest {
     }
 
     @Test
+    void aDictionaryThatFillsUpAfterItsFirstPageFallsBackToPlainTheSameWay() throws Exception {
+        List<AuditRecord> records = new ArrayList<>();
+        for (int i = 0; i < 30_000; i++) { // 5,000 repeating SQL texts, then 2.5 MB of unique ones in the same row group
+            StatementRecord s = SampleRecords.statement(i, AT.plusMillis(i));
+            String sql = i < 5_000 ? "SELECT " + (i % 10) : "SELECT " + i + " -- " + "x".repeat(80) + " ✓";
+            records.add(StatementRecord.builder(s).sql(sql).build());
+        }
+        Path file = assertSameFile(RecordType.STATEMENT, records, 128L << 20);
+        assertThat(sqlEncodings(file)).as("the case this test is for: dictionary pages, then plain ones")
+                .contains(org.apache.parquet.column.Encoding.PLAIN_DICTIONARY, org.apache.parquet.column.Encoding.PLAIN);
+    }
+
+    private static java.util.Set<org.apache.parquet.column.Encoding> sqlEncodings(Path file) throws Exception {
+        var options = org.apache.parquet.ParquetReadOptions.builder(new org.apache.parquet.conf.PlainParquetConfiguration()).build();
+        try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(new org.apache.parquet.io.LocalInputFile(file), options)) {
+            java.util.Set<org.apache.parquet.column.Encoding> out = new java.util.HashSet<>();
+            for (var block : reader.getFooter().getBlocks()) {
+                for (var chunk : block.getColumns()) {
+                    if (chunk.getPath().toDotString().equals("sql")) {
+                        out.addAll(chunk.getEncodingStats().getDataEncodings());
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    @Test
     void edgeRecordsReadBackThroughDuckDbAsWritten() throws Exception {
         List<AuditRecord> records = new ArrayList<>();
         records.addAll(statements().subList(0, 7));
@@ -180,7 +208,8 @@ class ColumnarWriterTest {
         return out;
     }
 
-    private void assertSameFile(RecordType type, List<AuditRecord> records, long rollBytes) throws Exception {
+    /** Writes the records both ways and compares the files; returns the columnar one. */
+    private Path assertSameFile(RecordType type, List<AuditRecord> records, long rollBytes) throws Exception {
         List<ChainedRecord> chained = chain(records);
         Path reference = dir.resolve(type.directory() + "-reference.parquet");
         Path columnar = dir.resolve(type.directory() + "-columnar.parquet");
@@ -203,5 +232,6 @@ class ColumnarWriterTest {
         List<ParquetLayout.Row> rows = ParquetFiles.read(columnar, type);
         assertThat(rows).extracting(ParquetLayout.Row::record).containsExactlyElementsOf(records);
         assertThat(Files.mismatch(reference, columnar)).as("first differing byte of the %s files", type).isEqualTo(-1L);
+        return columnar;
     }
 }

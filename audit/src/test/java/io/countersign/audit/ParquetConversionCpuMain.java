@@ -47,6 +47,9 @@ public final class ParquetConversionCpuMain {
                 long cpu = mx.getCurrentThreadCpuTime() - cpu0;
                 long wall = System.nanoTime() - wall0;
                 long bytes = check(config, chained);
+                if (round > 0 && Boolean.getBoolean("breakdown")) {
+                    breakdown(config, n);
+                }
                 if (round > 0) {
                     System.out.printf("round %d (%s): %d records, %.2f us CPU/record, %.2f us wall/record, %.1f bytes/record in Parquet%n",
                             round, profile, n, cpu / 1000.0 / n, wall / 1000.0 / n, (double) bytes / n);
@@ -54,6 +57,27 @@ public final class ParquetConversionCpuMain {
             } finally {
                 deleteTree(dir);
             }
+        }
+    }
+
+    /** CPU per record of the conversion's parts, each run alone over the same journal (a rough split, for tuning). */
+    private static void breakdown(AuditConfig config, int n) throws Exception {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        FrameColumnWriter frames = new FrameColumnWriter(config.instanceId());
+        String[] names = {"read+crc", "+sha256"};
+        for (int part = 0; part < names.length; part++) {
+            int p = part;
+            long cpu0 = mx.getCurrentThreadCpuTime();
+            try (JournalTail tail = new JournalTail(config.journalDir(), 0)) {
+                while (tail.nextSeq() <= n) {
+                    tail.feed(n, 1024, (b, off, len) -> {
+                        if (p >= 1) {
+                            frames.hash(b, off, len);
+                        }
+                    });
+                }
+            }
+            System.out.printf("  %s: %.2f us/record%n", names[part], (mx.getCurrentThreadCpuTime() - cpu0) / 1000.0 / n);
         }
     }
 
