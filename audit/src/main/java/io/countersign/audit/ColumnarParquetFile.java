@@ -14,7 +14,6 @@ import org.apache.parquet.hadoop.ColumnChunkPageWriteStore;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.schema.MessageType;
 
 /**
@@ -28,6 +27,7 @@ import org.apache.parquet.schema.MessageType;
  * and {@code ColumnWriteStoreBase}, so the files are the same.
  */
 final class ColumnarParquetFile implements Closeable {
+    private final HashingOutputFile output;
     private final ParquetFileWriter file;
     private final MessageType schema;
     private final List<ColumnDescriptor> leaves;
@@ -62,7 +62,8 @@ final class ColumnarParquetFile implements Closeable {
         this.columns = new LeafColumnWriter[leaves.size()];
         this.pageSizeTolerance = (long) (props.getPageSizeThreshold() * 0.1); // parquet-java's THRESHOLD_TOLERANCE_RATIO
         // null encryption properties: what ParquetWriter derives from a plain configuration with no crypto factory
-        this.file = new ParquetFileWriter(new LocalOutputFile(path), schema, ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes,
+        this.output = new HashingOutputFile(path);
+        this.file = new ParquetFileWriter(output, schema, ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes,
                 ParquetWriter.MAX_PADDING_SIZE_DEFAULT, null, props);
         this.codecs = new CodecFactory(new PlainParquetConfiguration(), props.getPageSizeThreshold());
         try {
@@ -200,6 +201,11 @@ final class ColumnarParquetFile implements Closeable {
             file.close();
             codecs.release();
         }
+    }
+
+    /** Lower-case hex SHA-256 of the file as written; after {@link #close}. */
+    String sha256Hex() {
+        return output.sha256Hex();
     }
 
     /** Lets go of the file without a footer (it is being discarded after a failure). */

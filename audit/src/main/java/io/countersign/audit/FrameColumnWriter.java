@@ -358,14 +358,22 @@ final class FrameColumnWriter {
         return ((long) intAt(b, at) << 32) | (intAt(b, at + 4) & 0xffffffffL);
     }
 
-    private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    /** The two lower-case hex digits of each byte value, as one big-endian char: one store per byte. */
+    private static final short[] HEX_PAIRS = new short[256];
+    private static final java.lang.invoke.VarHandle SHORT_BE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
+    static {
+        byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+        for (int v = 0; v < 256; v++) {
+            HEX_PAIRS[v] = (short) (digits[v >> 4] << 8 | digits[v & 0xf]);
+        }
+    }
 
     /** Lower-case hex of a hash into {@code out}. */
     private static byte[] hex(byte[] from, int at, byte[] out) {
         for (int i = 0; i < Hashes.LENGTH; i++) {
-            byte v = from[at + i];
-            out[2 * i] = DIGITS[(v >> 4) & 0xf];
-            out[2 * i + 1] = DIGITS[v & 0xf];
+            SHORT_BE.set(out, 2 * i, HEX_PAIRS[from[at + i] & 0xff]);
         }
         return out;
     }

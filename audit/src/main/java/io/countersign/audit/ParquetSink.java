@@ -41,6 +41,8 @@ final class ParquetSink {
         long lastSeq;
         final byte[] lastHash = new byte[Hashes.LENGTH];
         long count;
+        /** The count at which the file's size is looked at next (see {@link #checkSize}). */
+        long sizeCheckAt = 1;
         final long epochDay;
         boolean done;
 
@@ -72,8 +74,11 @@ final class ParquetSink {
 
     /** The file each record type wrote to last: consecutive records nearly always go to the same one. */
     private final OpenFile[] recent = new OpenFile[RecordType.values().length];
-    /** Asking the writer for its buffered size walks every column, so it is asked every this many records. */
-    private static final int SIZE_CHECK_EVERY = 64;
+    /**
+     * Asking the writer for its size walks every column, so it is asked halfway to the roll size by the
+     * records' average size so far, at least every this many records.
+     */
+    private static final int MAX_RECORDS_BETWEEN_SIZE_CHECKS = 1024;
 
     /** Adds a record (in seq order), for recovery; the same as {@link #accept(byte[], int, int)} with its canonical bytes. */
     void accept(ChainedRecord r) throws IOException {
@@ -124,12 +129,24 @@ final class ParquetSink {
             f.lastSeq = seq;
             System.arraycopy(hash, 0, f.lastHash, 0, Hashes.LENGTH);
             f.count++;
-            if ((f.count < SIZE_CHECK_EVERY || f.count % SIZE_CHECK_EVERY == 0) && f.writer.dataSize() >= config.parquetRollBytes()) {
+            if (f.count >= f.sizeCheckAt && checkSize(f)) {
                 commit(f);
                 open.remove(key(type, f.dt));
             }
         }
         fedThrough = seq;
+    }
+
+    /** True when the file has reached the roll size; otherwise sets when to look again. */
+    private boolean checkSize(OpenFile f) {
+        long size = f.writer.dataSize();
+        long limit = config.parquetRollBytes();
+        if (size >= limit) {
+            return true;
+        }
+        long perRecord = Math.max(1, size / f.count);
+        f.sizeCheckAt = f.count + Math.max(1, Math.min(MAX_RECORDS_BETWEEN_SIZE_CHECKS, (limit - size) / perRecord / 2));
+        return false;
     }
 
     private static String key(RecordType type, String dt) {
@@ -225,7 +242,7 @@ final class ParquetSink {
         ManifestEntry e = new ManifestEntry(
                 config.directory().relativize(f.target).toString().replace('\\', '/'), f.type.directory(), f.dt,
                 config.instanceId(), f.firstSeq, f.lastSeq, f.firstPrevHash, f.firstHash, Hashes.hex(f.lastHash), f.count,
-                Files.size(f.temp), Hashes.fileSha256(f.temp), config.clock().instant().toString());
+                Files.size(f.temp), f.writer.sha256Hex(), config.clock().instant().toString());
         manifest.append(e); // the commit point: from here the file exists for readers and the verifier
         Files.move(f.temp, f.target, StandardCopyOption.ATOMIC_MOVE);
         Fsync.directory(f.target.getParent());

@@ -29,6 +29,7 @@ public final class ParquetConversionCpuMain {
         String profile = args.length > 2 ? args[2] : "pgbench";
         List<AuditRecord> records = records(profile, n);
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        List<Double> perRecord = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) { // round 0 warms the JIT and is not reported
             Path dir = Files.createTempDirectory("parquet-cpu");
             try {
@@ -51,6 +52,7 @@ public final class ParquetConversionCpuMain {
                     breakdown(config, n);
                 }
                 if (round > 0) {
+                    perRecord.add(cpu / 1000.0 / n);
                     System.out.printf("round %d (%s): %d records, %.2f us CPU/record, %.2f us wall/record, %.1f bytes/record in Parquet%n",
                             round, profile, n, cpu / 1000.0 / n, wall / 1000.0 / n, (double) bytes / n);
                 }
@@ -58,6 +60,9 @@ public final class ParquetConversionCpuMain {
                 deleteTree(dir);
             }
         }
+        List<Double> sorted = perRecord.stream().sorted().toList();
+        System.out.printf("%s: CPU us/record over %d rounds: min %.2f, median %.2f%n", profile, sorted.size(), sorted.get(0),
+                sorted.get(sorted.size() / 2));
     }
 
     /** CPU per record of the conversion's parts, each run alone over the same journal (a rough split, for tuning). */
@@ -159,6 +164,9 @@ public final class ParquetConversionCpuMain {
         for (ManifestEntry e : manifest.entries()) {
             Path file = config.directory().resolve(e.file());
             bytes += Files.size(file);
+            if (!Hashes.fileSha256(file).equals(e.sha256())) {
+                throw new AssertionError(e.file() + " does not have the SHA-256 its manifest line says");
+            }
             for (ParquetLayout.Row row : ParquetFiles.read(file, RecordType.STATEMENT)) {
                 ChainedRecord want = chained.get(i++);
                 // what the verifier does: the row's columns must encode to the record's canonical bytes
