@@ -13,7 +13,6 @@ import org.apache.parquet.column.statistics.SizeStatistics;
 import org.apache.parquet.column.statistics.Statistics;
 import org.apache.parquet.column.values.ValuesWriter;
 import org.apache.parquet.column.values.plain.BooleanPlainValuesWriter;
-import org.apache.parquet.column.values.plain.PlainValuesWriter;
 import org.apache.parquet.column.values.rle.RunLengthBitPackingHybridEncoder;
 import org.apache.parquet.io.ParquetEncodingException;
 import org.apache.parquet.io.api.Binary;
@@ -60,8 +59,8 @@ final class LeafColumnWriter {
         PrimitiveTypeName type = path.getPrimitiveType().getPrimitiveTypeName();
         boolean dictionary = props.isDictionaryEnabled(path);
         this.values = switch (type) {
-            case BINARY -> dictionary ? new DictionaryBinaries(props) : new PlainBinaries(props);
-            case INT64 -> dictionary ? new DictionaryLongs(props) : new PlainLongs(props);
+            case BINARY -> dictionary ? new DictionaryBinaries(props) : new PlainBinaries(statisticsEnabled);
+            case INT64 -> dictionary ? new DictionaryLongs(props) : new PlainLongs();
             case BOOLEAN -> new PlainBooleans();
             default -> throw new IllegalArgumentException("no audit column has type " + type + " (" + path + ")");
         };
@@ -191,25 +190,27 @@ final class LeafColumnWriter {
     }
 
     private static final class PlainBinaries implements PageValues {
-        private final PlainValuesWriter out;
+        private final boolean statisticsEnabled;
+        private final PlainBuffer out = new PlainBuffer();
 
-        PlainBinaries(ParquetProperties props) {
-            out = new PlainValuesWriter(props.getInitialSlabSize(), props.getPageSizeThreshold(), props.getAllocator());
+        PlainBinaries(boolean statisticsEnabled) {
+            this.statisticsEnabled = statisticsEnabled;
         }
 
         @Override
         public void write(byte[] b, int off, int len, Statistics<?> stats) {
-            Binary v = Binary.fromReusedByteArray(b, off, len);
-            out.writeBytes(v);
-            stats.updateStats(v);
+            out.writeBytes(b, off, len);
+            if (statisticsEnabled) {
+                stats.updateStats(Binary.fromReusedByteArray(b, off, len));
+            }
         }
 
         public long bufferedSize() {
-            return out.getBufferedSize();
+            return out.size();
         }
 
         public BytesInput pageBytes(Statistics<?> stats) {
-            return out.getBytes();
+            return out.bytes();
         }
 
         public Encoding pageEncoding() {
@@ -226,11 +227,7 @@ final class LeafColumnWriter {
     }
 
     private static final class PlainLongs implements PageValues {
-        private final PlainValuesWriter out;
-
-        PlainLongs(ParquetProperties props) {
-            out = new PlainValuesWriter(props.getInitialSlabSize(), props.getPageSizeThreshold(), props.getAllocator());
-        }
+        private final PlainBuffer out = new PlainBuffer();
 
         @Override
         public void write(long v, Statistics<?> stats) {
@@ -239,11 +236,11 @@ final class LeafColumnWriter {
         }
 
         public long bufferedSize() {
-            return out.getBufferedSize();
+            return out.size();
         }
 
         public BytesInput pageBytes(Statistics<?> stats) {
-            return out.getBytes();
+            return out.bytes();
         }
 
         public Encoding pageEncoding() {
@@ -290,6 +287,58 @@ final class LeafColumnWriter {
     }
 
     /**
+     * PLAIN values of a page in one growable array: little-endian longs, byte strings as a little-endian
+     * length and the bytes (parquet-java's PlainValuesWriter's bytes, without its per-byte stream calls).
+     * The page writer compresses (copies) a page's bytes before they are reused.
+     */
+    static final class PlainBuffer {
+        private byte[] buf = new byte[4096];
+        private int size;
+
+        private void ensure(int more) {
+            if (buf.length - size < more) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + more));
+            }
+        }
+
+        void writeBytes(byte[] b, int off, int len) {
+            ensure(4 + len);
+            buf[size] = (byte) len;
+            buf[size + 1] = (byte) (len >>> 8);
+            buf[size + 2] = (byte) (len >>> 16);
+            buf[size + 3] = (byte) (len >>> 24);
+            System.arraycopy(b, off, buf, size + 4, len);
+            size += 4 + len;
+        }
+
+        void writeLong(long v) {
+            ensure(8);
+            LONG_LE.set(buf, size, v);
+            size += 8;
+        }
+
+        int size() {
+            return size;
+        }
+
+        BytesInput bytes() {
+            return BytesInput.from(buf, 0, size);
+        }
+
+        void reset() {
+            size = 0;
+        }
+
+        void close() {
+            buf = new byte[0];
+            size = 0;
+        }
+
+        private static final java.lang.invoke.VarHandle LONG_LE =
+                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
      * Dictionary encoding as parquet-java's fallback dictionary writer does it: each page holds dictionary
      * ids (bit width byte + RLE/bit-packed hybrid); the dictionary page holds the entries PLAIN-encoded.
      * The row group falls back to PLAIN for good when the dictionary outgrows its page size, or when the
@@ -315,7 +364,7 @@ final class LeafColumnWriter {
         private int usedByWrittenPages;
         private boolean firstPage = true;
         private boolean plain;
-        private PlainValuesWriter plainOut;
+        private PlainBuffer plainOut;
         private Encoding lastEncoding;
 
         Dictionary(ParquetProperties props) {
@@ -327,9 +376,9 @@ final class LeafColumnWriter {
             return plain;
         }
 
-        final PlainValuesWriter plainOut() {
+        final PlainBuffer plainOut() {
             if (plainOut == null) {
-                plainOut = new PlainValuesWriter(props.getInitialSlabSize(), props.getPageSizeThreshold(), props.getAllocator());
+                plainOut = new PlainBuffer();
             }
             return plainOut;
         }
@@ -363,14 +412,14 @@ final class LeafColumnWriter {
         /** From now on (this row group) values go PLAIN; the open page's values are re-encoded so. */
         private void fallBack() {
             plain = true;
-            PlainValuesWriter out = plainOut();
+            PlainBuffer out = plainOut();
             for (int i = 0; i < idCount; i++) {
                 writePlain(ids[i], out);
             }
             idCount = 0;
         }
 
-        abstract void writePlain(int id, PlainValuesWriter out);
+        abstract void writePlain(int id, PlainBuffer out);
 
         abstract void updateStats(int id, Statistics<?> stats);
 
@@ -392,7 +441,7 @@ final class LeafColumnWriter {
             firstPage = false;
             if (plain) {
                 lastEncoding = Encoding.PLAIN;
-                return plainOut.getBytes();
+                return plainOut.bytes();
             }
             lastEncoding = Encoding.PLAIN_DICTIONARY;
             usedByWrittenPages = size;
@@ -461,9 +510,8 @@ final class LeafColumnWriter {
         @Override
         public void write(byte[] b, int off, int len, Statistics<?> stats) {
             if (fellBack()) {
-                Binary v = Binary.fromReusedByteArray(b, off, len);
-                plainOut().writeBytes(v);
-                stats.updateStats(v);
+                plainOut().writeBytes(b, off, len);
+                stats.updateStats(Binary.fromReusedByteArray(b, off, len));
                 addPlainRaw(len + 4);
                 return;
             }
@@ -534,8 +582,9 @@ final class LeafColumnWriter {
         }
 
         @Override
-        void writePlain(int id, PlainValuesWriter out) {
-            out.writeBytes(entry(id));
+        void writePlain(int id, PlainBuffer out) {
+            int at = offsets[id];
+            out.writeBytes(entries, at + 4, intLE(entries, at));
         }
 
         private Binary entry(int id) {
@@ -636,7 +685,7 @@ final class LeafColumnWriter {
         }
 
         @Override
-        void writePlain(int id, PlainValuesWriter out) {
+        void writePlain(int id, PlainBuffer out) {
             out.writeLong(entries[id]);
         }
 

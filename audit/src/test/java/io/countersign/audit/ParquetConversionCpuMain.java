@@ -18,7 +18,7 @@ import java.util.List;
  * divided by N. Every round's files are read back and compared with the records, so a fast wrong writer
  * fails here too.
  *
- * <p>{@code java -cp <test classpath> io.countersign.audit.ParquetConversionCpuMain [records] [rounds] [pgbench|mixed]}
+ * <p>{@code java -cp <test classpath> io.countersign.audit.ParquetConversionCpuMain [records] [rounds] [pgbench|mixed] [ZSTD|SNAPPY]}
  */
 public final class ParquetConversionCpuMain {
     private ParquetConversionCpuMain() {}
@@ -27,13 +27,14 @@ public final class ParquetConversionCpuMain {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 150_000;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         String profile = args.length > 2 ? args[2] : "pgbench";
+        AuditConfig.Compression compression = AuditConfig.Compression.valueOf(args.length > 3 ? args[3] : "ZSTD");
         List<AuditRecord> records = records(profile, n);
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         List<Double> perRecord = new ArrayList<>();
         for (int round = 0; round <= rounds; round++) { // round 0 warms the JIT and is not reported
             Path dir = Files.createTempDirectory("parquet-cpu");
             try {
-                AuditConfig config = AuditConfig.defaults(dir, "cs-bench");
+                AuditConfig config = AuditConfig.defaults(dir, "cs-bench").withCompression(compression);
                 List<ChainedRecord> chained = writeJournal(config, records);
                 Manifest manifest = Manifest.open(config.manifestDir());
                 ParquetSink sink = new ParquetSink(config, manifest, 0);
@@ -69,7 +70,9 @@ public final class ParquetConversionCpuMain {
     private static void breakdown(AuditConfig config, int n) throws Exception {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         FrameColumnWriter frames = new FrameColumnWriter(config.instanceId());
-        String[] names = {"read+crc", "+sha256"};
+        String[] names = {"read+crc", "+sha256", "+values into column writers (no pages)"};
+        Path scratch = Files.createTempFile(config.directory(), "breakdown", ".parquet");
+        ColumnarParquetFile file = ParquetFiles.columnarWriter(scratch, RecordType.STATEMENT, config.compression(), 1L << 40);
         for (int part = 0; part < names.length; part++) {
             int p = part;
             long cpu0 = mx.getCurrentThreadCpuTime();
@@ -77,13 +80,17 @@ public final class ParquetConversionCpuMain {
                 while (tail.nextSeq() <= n) {
                     tail.feed(n, 1024, (b, off, len) -> {
                         if (p >= 1) {
-                            frames.hash(b, off, len);
+                            byte[] h = frames.hash(b, off, len);
+                            if (p >= 2) {
+                                frames.write(b, off, len, h, file.columns());
+                            }
                         }
                     });
                 }
             }
             System.out.printf("  %s: %.2f us/record%n", names[part], (mx.getCurrentThreadCpuTime() - cpu0) / 1000.0 / n);
         }
+        file.abandon();
     }
 
     static List<AuditRecord> records(String profile, int n) {
