@@ -856,16 +856,13 @@ public final class AuditTrail implements AutoCloseable {
     /** One turn of conversion, sink lock held: a batch from the journal, files rolled by age, the journal trimmed. */
     private int convertTurn() throws IOException {
         long before = sink.watermark();
-        List<ChainedRecord> batch = tail.next(durableSeq, CONVERT_BATCH);
-        for (ChainedRecord r : batch) {
-            sink.accept(r);
-        }
+        int converted = tail.feed(durableSeq, CONVERT_BATCH, sink::accept);
         parquetFed = sink.fedThrough();
         sink.rollAged();
         if (sink.watermark() != before) {
             journal.trimThrough(sink.watermark());
         }
-        return batch.size();
+        return converted;
     }
 
     private void parquetFailed(Exception e) {

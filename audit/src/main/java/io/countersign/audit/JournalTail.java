@@ -35,27 +35,48 @@ final class JournalTail implements AutoCloseable {
         return nextSeq;
     }
 
+    /** What gets each frame's record: its canonical bytes, valid only during the call. */
+    @FunctionalInterface
+    interface FrameConsumer {
+        void accept(byte[] canonical, int offset, int length) throws IOException;
+    }
+
     /** Up to {@code max} records, in order, with seq from {@link #nextSeq()} through {@code upToSeq}. */
     List<ChainedRecord> next(long upToSeq, int max) throws IOException {
         List<ChainedRecord> out = new ArrayList<>(Math.min(max, 256));
-        while (out.size() < max && nextSeq <= upToSeq) {
+        feed(upToSeq, max, (b, off, len) -> out.add(RecordCodec.decode(java.util.Arrays.copyOfRange(b, off, off + len))));
+        return out;
+    }
+
+    /**
+     * Hands up to {@code max} records, in order, with seq from {@link #nextSeq()} through {@code upToSeq}, to
+     * {@code to} as canonical bytes inside the read buffer (no copy, no decoding); returns how many.
+     */
+    int feed(long upToSeq, int max, FrameConsumer to) throws IOException {
+        int n = 0;
+        while (n < max && nextSeq <= upToSeq) {
             if (channel == null) {
                 open();
             }
-            ChainedRecord r = readFrame();
-            if (r == null) {
+            int at = readFrame();
+            if (at < 0) {
                 // the segment ends here; the record must open a later one
                 closeChannel();
                 open();
-                r = readFrame();
-                if (r == null) {
+                at = readFrame();
+                if (at < 0) {
                     throw new AuditStorageException("the audit journal in " + dir + " has no record " + nextSeq
                             + " although it was made durable: a journal segment is missing or was altered");
                 }
             }
-            out.add(r);
+            int len = buf.getInt(at);
+            to.accept(buf.array(), at + 8, len);
+            // stepped past only once taken: a consumer that fails leaves the tail on this record
+            position += 8 + len;
+            nextSeq++;
+            n++;
         }
-        return out;
+        return n;
     }
 
     /** Opens the newest segment that starts at or before {@code nextSeq} and skips to {@code nextSeq}. */
@@ -135,48 +156,46 @@ final class JournalTail implements AutoCloseable {
     }
 
     /**
-     * The record at {@code position}, or null at the segment's end. The buffer may hold bytes read ahead
-     * while later frames were still being written, so a frame that looks short or fails its checksum is
-     * read again from the file before it counts: a durable frame is always complete there.
+     * The index in {@code buf} of the checked frame at {@code position}, or -1 at the segment's end. The
+     * buffer may hold bytes read ahead while later frames were still being written, so a frame that looks
+     * short or fails its checksum is read again from the file before it counts: a durable frame is always
+     * complete there.
      */
-    private ChainedRecord readFrame() throws IOException {
-        ChainedRecord r = tryFrame(false);
-        if (r == null) {
+    private int readFrame() throws IOException {
+        int at = tryFrame(false);
+        if (at == RETRY) {
             bufStart = Long.MIN_VALUE / 2; // forget what was read ahead
             buf.clear().flip();
-            r = tryFrame(true);
+            at = tryFrame(true);
         }
-        return r == NONE ? null : r;
+        return at;
     }
 
-    private static final ChainedRecord NONE = new ChainedRecord(-1, new byte[0], new byte[0], null);
+    private static final int NONE = -1;
+    private static final int RETRY = -2;
 
-    /** The frame's record; NONE when there is no complete frame; null (on a first try) when it should be read again. */
-    private ChainedRecord tryFrame(boolean fresh) throws IOException {
+    /** The checked frame's index in {@code buf}; NONE when there is no complete frame; RETRY (on a first try) when it should be read again. */
+    private int tryFrame(boolean fresh) throws IOException {
         int at = frameAt();
         if (at < 0) {
-            return fresh ? NONE : null;
+            return fresh ? NONE : RETRY;
         }
         int len = buf.getInt(at);
         crc.reset();
         crc.update(buf.array(), at + 8, len);
         if ((int) crc.getValue() != buf.getInt(at + 4)) {
             if (!fresh) {
-                return null;
+                return RETRY;
             }
             throw new AuditStorageException("journal frame of record " + nextSeq + " in " + dir + " fails its checksum although"
                     + " the record was made durable: the journal was altered");
         }
-        byte[] canonical = new byte[len];
-        System.arraycopy(buf.array(), at + 8, canonical, 0, len);
-        ChainedRecord r = RecordCodec.decode(canonical);
-        if (r.seq() != nextSeq) {
-            throw new AuditStorageException("the audit journal in " + dir + " holds record " + r.seq() + " where " + nextSeq
+        long seq = len >= FrameColumnWriter.PREV_HASH_AT ? buf.getLong(at + 8 + FrameColumnWriter.SEQ_AT) : -1;
+        if (seq != nextSeq) {
+            throw new AuditStorageException("the audit journal in " + dir + " holds record " + seq + " where " + nextSeq
                     + " was expected: the journal was altered");
         }
-        position += 8 + len;
-        nextSeq++;
-        return r;
+        return at;
     }
 
     private void closeChannel() throws IOException {

@@ -3,7 +3,10 @@ package io.countersign.audit;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.parquet.column.ParquetProperties;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.ParquetReadOptions;
 import org.apache.parquet.column.page.PageReadStore;
@@ -55,6 +58,58 @@ final class ParquetFiles {
         }
     }
 
+    /** The footer's object-model name ({@code writer.model.name}), as parquet-java's record writer would set it. */
+    static final String MODEL_NAME = "countersign-audit";
+
+    /** The footer's key-value metadata of a file of {@code type}, without the model name. */
+    static Map<String, String> metadata(RecordType type) {
+        return Map.of("countersign.audit.type", type.directory(), "countersign.audit.format", "1");
+    }
+
+    /** Opens the file the trail writes a record type's rows into, column by column (see {@link FrameColumnWriter}). */
+    static ColumnarParquetFile columnarWriter(Path file, RecordType type, AuditConfig.Compression compression, long rollBytes)
+            throws IOException {
+        Map<String, String> footer = new HashMap<>(metadata(type));
+        footer.put(ParquetWriter.OBJECT_MODEL_NAME_PROP, MODEL_NAME);
+        return new ColumnarParquetFile(file, ParquetLayout.schema(type), footer, properties(), codec(compression),
+                rowGroupBytes(rollBytes));
+    }
+
+    /** The same settings as {@link #writer}'s builder (which keeps them in its own ParquetProperties builder). */
+    private static ParquetProperties properties() {
+        ParquetProperties.Builder b = ParquetProperties.builder()
+                .withPageWriteChecksumEnabled(true)
+                .withSizeStatisticsEnabled(false);
+        for (String column : UNIQUE_PER_RECORD) {
+            b.withDictionaryEncoding(column, false);
+        }
+        for (String column : NO_MIN_MAX) {
+            b.withStatisticsEnabled(column, false);
+        }
+        return b.build();
+    }
+
+    // Columns unique per record: a dictionary for them is built, overflows and is thrown away.
+    private static final List<String> UNIQUE_PER_RECORD = List.of("seq", "prev_hash", "hash", "started", "ended", "occurred_at",
+            "duration_us");
+    // Min/max of 64-hex-digit hashes tell a reader nothing, nor do those of free text (statements, messages,
+    // session ids): no query prunes on them, and comparing them costs on every record.
+    private static final List<String> NO_MIN_MAX = List.of("prev_hash", "hash", "sql", "fingerprint", "session_id",
+            "client_address", "error_message", "decision_reason", "comment", "detail");
+
+    private static CompressionCodecName codec(AuditConfig.Compression compression) {
+        return compression == AuditConfig.Compression.ZSTD ? CompressionCodecName.ZSTD : CompressionCodecName.SNAPPY;
+    }
+
+    /** Row groups go to the temp file as they fill, so a large roll size does not mean a large heap. */
+    private static long rowGroupBytes(long rollBytes) {
+        return Math.min(rollBytes, 16L << 20);
+    }
+
+    /**
+     * Parquet-java's record-at-a-time writer over {@link RecordWriteSupport}: the reference the tests hold
+     * {@link #columnarWriter}'s files against.
+     */
     static ParquetWriter<ChainedRecord> writer(Path file, RecordType type, String instanceId, AuditConfig.Compression compression,
             long rollBytes) throws IOException {
         return new Builder(new LocalOutputFile(file), type, instanceId)

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.parquet.hadoop.ParquetWriter;
 
 /**
  * Turns durable journal records into Parquet files: one open file per (record type, date), rolled by
@@ -25,6 +24,7 @@ final class ParquetSink {
     private final AuditConfig config;
     private final Manifest manifest;
     private final Map<String, OpenFile> open = new LinkedHashMap<>();
+    private final FrameColumnWriter frames;
     /** Every record with seq <= this has been handed to a writer (or was already in a committed file). */
     private long fedThrough;
 
@@ -33,27 +33,27 @@ final class ParquetSink {
         final String dt;
         final Path temp;
         final Path target;
-        final ParquetWriter<ChainedRecord> writer;
+        final ColumnarParquetFile writer;
         final long firstSeq;
-        final String firstPrevHash;
-        final String firstHash;
+        String firstPrevHash;
+        String firstHash;
         final long openedNanos = System.nanoTime();
         long lastSeq;
-        byte[] lastHash;
+        final byte[] lastHash = new byte[Hashes.LENGTH];
         long count;
+        /** The count at which the file's size is looked at next (see {@link #checkSize}). */
+        long sizeCheckAt = 1;
         final long epochDay;
         boolean done;
 
-        OpenFile(RecordType type, String dt, Path temp, Path target, ParquetWriter<ChainedRecord> writer, ChainedRecord first) {
+        OpenFile(RecordType type, String dt, Path temp, Path target, ColumnarParquetFile writer, long firstSeq, long epochDay) {
             this.type = type;
             this.dt = dt;
             this.temp = temp;
             this.target = target;
             this.writer = writer;
-            this.firstSeq = first.seq();
-            this.firstPrevHash = first.prevHashHex();
-            this.firstHash = first.hashHex();
-            this.epochDay = epochDay(first.record().at());
+            this.firstSeq = firstSeq;
+            this.epochDay = epochDay;
         }
     }
 
@@ -61,6 +61,7 @@ final class ParquetSink {
         this.config = config;
         this.manifest = manifest;
         this.fedThrough = fedThrough;
+        this.frames = new FrameColumnWriter(config.instanceId());
     }
 
     static String dt(Instant at) {
@@ -71,55 +72,88 @@ final class ParquetSink {
         return fedThrough;
     }
 
-    private static long epochDay(Instant at) {
-        return Math.floorDiv(at.getEpochSecond(), 86_400L);
-    }
-
     /** The file each record type wrote to last: consecutive records nearly always go to the same one. */
     private final OpenFile[] recent = new OpenFile[RecordType.values().length];
-    /** Asking the writer for its buffered size walks every column, so it is asked every this many records. */
-    private static final int SIZE_CHECK_EVERY = 64;
+    /**
+     * Asking the writer for its size walks every column, so it is asked halfway to the roll size by the
+     * records' average size so far, at least every this many records.
+     */
+    private static final int MAX_RECORDS_BETWEEN_SIZE_CHECKS = 1024;
 
-    /** Adds a record (in seq order); records at or below {@link #fedThrough} or already committed are skipped. */
+    /** Adds a record (in seq order), for recovery; the same as {@link #accept(byte[], int, int)} with its canonical bytes. */
     void accept(ChainedRecord r) throws IOException {
         if (r.seq() <= fedThrough) {
             return;
         }
-        RecordType type = r.record().type();
+        byte[] canonical = RecordCodec.encode(r.seq(), r.prevHash(), r.record());
+        accept(canonical, 0, canonical.length);
+    }
+
+    /**
+     * Adds the record whose canonical bytes are {@code frame[off, off + len)} (in seq order), straight from
+     * the journal's buffer, which may be overwritten after the call; records at or below {@link #fedThrough}
+     * or already committed are skipped.
+     */
+    void accept(byte[] frame, int off, int len) throws IOException {
+        long seq = FrameColumnWriter.seq(frame, off);
+        if (seq <= fedThrough) {
+            return;
+        }
+        RecordType type = FrameColumnWriter.type(frame, off);
+        long day = Math.floorDiv(FrameColumnWriter.atMicros(frame, off, len), FrameColumnWriter.MICROS_PER_DAY);
         OpenFile f = recent[type.ordinal()];
-        if (f == null || f.done || f.epochDay != epochDay(r.record().at())) {
+        if (f == null || f.done || f.epochDay != day) {
             f = null;
-            String dt = dt(r.record().at());
-            if (!manifest.covers(type, dt, r.seq())) {
+            String dt = LocalDate.ofEpochDay(day).toString();
+            if (!manifest.covers(type, dt, seq)) {
                 String key = key(type, dt);
                 f = open.get(key);
                 if (f == null) {
-                    f = openFile(type, dt, r);
+                    f = openFile(type, dt, seq, day);
                     open.put(key, f);
                 }
             }
             recent[type.ordinal()] = f;
-        } else if (manifest.covers(type, f.dt, r.seq())) {
+        } else if (manifest.covers(type, f.dt, seq)) {
             f = null; // already in a committed file (fed again after a failure)
         }
         if (f != null) {
-            f.writer.write(r);
-            f.lastSeq = r.seq();
-            f.lastHash = r.hash();
+            byte[] hash = frames.hash(frame, off, len);
+            frames.write(frame, off, len, hash, f.writer.columns());
+            f.writer.endRow();
+            if (f.count == 0) {
+                f.firstPrevHash = Hashes.hex(java.util.Arrays.copyOfRange(frame, off + FrameColumnWriter.PREV_HASH_AT,
+                        off + FrameColumnWriter.PREV_HASH_AT + Hashes.LENGTH));
+                f.firstHash = Hashes.hex(hash);
+            }
+            f.lastSeq = seq;
+            System.arraycopy(hash, 0, f.lastHash, 0, Hashes.LENGTH);
             f.count++;
-            if ((f.count < SIZE_CHECK_EVERY || f.count % SIZE_CHECK_EVERY == 0) && f.writer.getDataSize() >= config.parquetRollBytes()) {
+            if (f.count >= f.sizeCheckAt && checkSize(f)) {
                 commit(f);
                 open.remove(key(type, f.dt));
             }
         }
-        fedThrough = r.seq();
+        fedThrough = seq;
+    }
+
+    /** True when the file has reached the roll size; otherwise sets when to look again. */
+    private boolean checkSize(OpenFile f) {
+        long size = f.writer.dataSize();
+        long limit = config.parquetRollBytes();
+        if (size >= limit) {
+            return true;
+        }
+        long perRecord = Math.max(1, size / f.count);
+        f.sizeCheckAt = f.count + Math.max(1, Math.min(MAX_RECORDS_BETWEEN_SIZE_CHECKS, (limit - size) / perRecord / 2));
+        return false;
     }
 
     private static String key(RecordType type, String dt) {
         return type.directory() + "/" + dt;
     }
 
-    private OpenFile openFile(RecordType type, String dt, ChainedRecord first) throws IOException {
+    private OpenFile openFile(RecordType type, String dt, long firstSeq, long epochDay) throws IOException {
         Path typeDir = config.directory().resolve(type.directory());
         Path dir = typeDir.resolve("dt=" + dt);
         if (!Files.isDirectory(dir)) {
@@ -131,11 +165,11 @@ final class ParquetSink {
                 Fsync.directory(config.directory());
             }
         }
-        String name = String.format("part-%s-%020d.parquet", config.instanceId(), first.seq());
+        String name = String.format("part-%s-%020d.parquet", config.instanceId(), firstSeq);
         Path target = dir.resolve(name);
         Path temp = dir.resolve(name + TEMP_SUFFIX);
-        return new OpenFile(type, dt, temp, target, ParquetFiles.writer(temp, type, config.instanceId(), config.compression(),
-                config.parquetRollBytes()), first);
+        return new OpenFile(type, dt, temp, target, ParquetFiles.columnarWriter(temp, type, config.compression(),
+                config.parquetRollBytes()), firstSeq, epochDay);
     }
 
     /** Commits files older than the roll interval. */
@@ -177,11 +211,7 @@ final class ParquetSink {
         fedThrough = watermark(); // the aborted files' records must be fed again
         for (OpenFile f : open.values()) {
             f.done = true;
-            try {
-                f.writer.close();
-            } catch (IOException | RuntimeException ignored) {
-                // the temp file is discarded either way
-            }
+            f.writer.abandon(); // the temp file is discarded
             try {
                 Files.deleteIfExists(f.temp);
             } catch (IOException ignored) {
@@ -212,7 +242,7 @@ final class ParquetSink {
         ManifestEntry e = new ManifestEntry(
                 config.directory().relativize(f.target).toString().replace('\\', '/'), f.type.directory(), f.dt,
                 config.instanceId(), f.firstSeq, f.lastSeq, f.firstPrevHash, f.firstHash, Hashes.hex(f.lastHash), f.count,
-                Files.size(f.temp), Hashes.fileSha256(f.temp), config.clock().instant().toString());
+                Files.size(f.temp), f.writer.sha256Hex(), config.clock().instant().toString());
         manifest.append(e); // the commit point: from here the file exists for readers and the verifier
         Files.move(f.temp, f.target, StandardCopyOption.ATOMIC_MOVE);
         Fsync.directory(f.target.getParent());

@@ -1,14 +1,17 @@
 package io.countersign.audit;
 
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.io.api.RecordConsumer;
 import org.apache.parquet.schema.MessageType;
 
-/** Writes chained records of one type straight from their fields (no intermediate Group objects). */
+/**
+ * Writes chained records of one type through parquet-java's record path (RecordConsumer), from their
+ * fields. The trail writes with {@link ColumnarParquetFile} and {@link FrameColumnWriter} instead; this
+ * is the reference the tests compare that faster path with, file for file.
+ */
 final class RecordWriteSupport extends WriteSupport<ChainedRecord> {
     private final RecordType type;
     private final List<Column<ChainedRecord>> columns;
@@ -33,12 +36,12 @@ final class RecordWriteSupport extends WriteSupport<ChainedRecord> {
     }
 
     private WriteContext context() {
-        return new WriteContext(schema, Map.of("countersign.audit.type", type.directory(), "countersign.audit.format", "1"));
+        return new WriteContext(schema, ParquetFiles.metadata(type));
     }
 
     @Override
     public String getName() {
-        return "countersign-audit";
+        return ParquetFiles.MODEL_NAME;
     }
 
     @Override
