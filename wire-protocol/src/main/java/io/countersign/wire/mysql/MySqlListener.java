@@ -89,6 +89,11 @@ public final class MySqlListener implements AutoCloseable {
         return new Builder();
     }
 
+    /** The event-loop thread count when none is configured: one per available processor. */
+    public static int defaultEventLoopThreads() {
+        return Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
     /** Binds and starts accepting; returns the bound address (port 0 in {@link Builder#bind} picks a free one). */
     public synchronized InetSocketAddress start() throws InterruptedException {
         if (serverChannel != null) {
@@ -264,7 +269,7 @@ public final class MySqlListener implements AutoCloseable {
         private Duration backendConnectTimeout = Duration.ofSeconds(10);
         private String backendAuthPlugin;
         private AuthMethod announced;
-        private int eventLoopThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private int eventLoopThreads = defaultEventLoopThreads();
 
         public Builder bind(InetSocketAddress bind) { this.bind = bind; return this; }
         /** Server-side TLS for agents' SSL upgrade; {@code null} does not offer CLIENT_SSL. */
@@ -297,7 +302,14 @@ public final class MySqlListener implements AutoCloseable {
          * announces. A backend that wants another switches with AuthSwitchRequest.
          */
         public Builder backendAuthPlugin(String plugin) { this.backendAuthPlugin = plugin; return this; }
-        public Builder eventLoopThreads(int threads) { this.eventLoopThreads = threads; return this; }
+        /** Threads serving sessions (a session's agent and backend connections share one); default {@link #defaultEventLoopThreads()}. */
+        public Builder eventLoopThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("eventLoopThreads must be at least 1, got " + threads);
+            }
+            this.eventLoopThreads = threads;
+            return this;
+        }
 
         public MySqlListener build() {
             Objects.requireNonNull(authenticator, "authenticator");
