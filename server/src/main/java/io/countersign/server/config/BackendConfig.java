@@ -90,8 +90,8 @@ public record BackendConfig(
         if (socket != null) {
             checkSocket(at, problems);
         } else {
-            problems.require(host, Problems.join(at, "host"), "the backend's host name or address (or, for a mysql backend beside"
-                    + " Countersign, socket: its Unix socket file)");
+            problems.require(host, Problems.join(at, "host"), "the backend's host name or address"
+                    + (type == BackendType.MYSQL ? " (or, for a server beside Countersign, socket: its Unix socket file)" : ""));
         }
         problems.port(port, Problems.join(at, "port"));
         if (port != null && port == 0) {
