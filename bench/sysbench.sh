@@ -115,6 +115,11 @@ for _ in $(seq 900); do
   sleep 0.2
 done
 [ "$up" = 1 ] || { echo "bench: Countersign did not start; log:" >&2; tail -30 "$work/countersign.log" >&2; exit 1; }
+# the listener logs its event-loop thread count at start
+loops=$(sed -n 's/.*MySQL listener on .* (\([0-9]*\) event-loop threads).*/\1/p' "$work/countersign.log" | head -1)
+if [ -n "$loops" ]; then
+  if [ -n "${BENCH_EVENT_LOOP_THREADS:-}" ]; then export BENCH_EVENT_LOOPS="$loops (set)"; else export BENCH_EVENT_LOOPS="$loops (the default)"; fi
+fi
 cs_pid=$(pgrep -f "countersign-mysql.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
 
 # target name -> "host port user password pid"

@@ -155,7 +155,7 @@ public final class CountersignServer implements AutoCloseable {
                         .eventLoopThreads(my.eventLoopThreads() != null ? my.eventLoopThreads() : MySqlListener.defaultEventLoopThreads())
                         .build();
                 mysqlAddress = mysql.start();
-                log.info("MySQL listener on {}", hostPort(mysqlAddress));
+                log.info("MySQL listener on {} ({} event-loop threads)", hostPort(mysqlAddress), mysql.eventLoopThreads());
             }
             return this;
         } catch (Exception | Error e) {

@@ -156,6 +156,11 @@ public final class MySqlListener implements AutoCloseable {
         }
     }
 
+    /** How many event-loop threads serve the sessions. */
+    public int eventLoopThreads() {
+        return settings.eventLoopThreads();
+    }
+
     /** How many agent sessions are open now. */
     public int sessionCount() {
         return sessions.size();
