@@ -143,6 +143,8 @@ def mysql_report(argv):
                f"{mariadb_version()} on the same machine, sysbench {tables} tables x {table_size} rows, {duration} s per run, "
                f"{rounds} interleaved round(s) (direct, then Countersign's MySQL listener with the whole gate: analysis, default "
                "policy, tracking, wire check; audit off), medians. Proxy, MariaDB and sysbench share the same cores. "
+               f"Countersign reached MariaDB over {os.environ.get('BENCH_BACKEND_TRANSPORT', 'TCP')} with "
+               f"{os.environ.get('BENCH_EVENT_LOOPS', 'the default')} event-loop thread(s); sysbench reached both over TCP. "
                "oltp_point_select is one primary-key SELECT per transaction; oltp_read_only is BEGIN, 10 point selects, "
                "4 range selects, COMMIT (server-side prepared statements, as sysbench uses by default).\n")
     if os.environ.get("BENCH_NOTE"):

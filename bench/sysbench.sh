@@ -60,20 +60,36 @@ admin_sql "$DB" -e "CREATE TABLE cs_big (id INT PRIMARY KEY, h CHAR(32) NOT NULL
 
 # --- Countersign: MySQL listener only, the whole gate (analysis, default policy, tracking, wire check), audit off ---
 cs_port=$(free_port); admin_port=$(free_port)
+# BENCH_BACKEND_SOCKET=1: Countersign reaches MariaDB over its Unix socket (backends[].socket), as when it runs
+# beside the database; sysbench still reaches both MariaDB (direct) and Countersign over TCP.
+if [ "${BENCH_BACKEND_SOCKET:-0}" = 1 ]; then
+  socket=${BENCH_MYSQL_SOCKET:-$(admin_sql -e "SELECT @@socket")}
+  [ -S "$socket" ] || { echo "bench: BENCH_BACKEND_SOCKET=1 but MariaDB's socket '$socket' is not here; set BENCH_MYSQL_SOCKET" >&2; exit 1; }
+  backend_at="    socket: $socket"
+  export BENCH_BACKEND_TRANSPORT="its Unix socket ($socket)"
+else
+  backend_at="    host: $MYHOST
+    port: $MYPORT"
+  export BENCH_BACKEND_TRANSPORT="TCP ($MYHOST:$MYPORT)"
+fi
+# BENCH_EVENT_LOOP_THREADS=N sets listeners.mysql.event-loop-threads; unset, the listener's default
+loops_line=""
+if [ -n "${BENCH_EVENT_LOOP_THREADS:-}" ]; then loops_line="    event-loop-threads: $BENCH_EVENT_LOOP_THREADS"; fi
+export BENCH_EVENT_LOOPS="${BENCH_EVENT_LOOP_THREADS:-the default}"
 cat > "$work/countersign-mysql.yaml" <<YAML
 listeners:
   mysql:
     host: 127.0.0.1
     port: $cs_port
     auth: [mysql_native_password]
+$loops_line
 admin:
   host: 127.0.0.1
   port: $admin_port
 backends:
   - name: $DB
     type: mysql
-    host: $MYHOST
-    port: $MYPORT
+$backend_at
     database: $DB
     user: $BENCH_USER
     password: $BENCH_PW
@@ -99,6 +115,11 @@ for _ in $(seq 900); do
   sleep 0.2
 done
 [ "$up" = 1 ] || { echo "bench: Countersign did not start; log:" >&2; tail -30 "$work/countersign.log" >&2; exit 1; }
+# the listener logs its event-loop thread count at start
+loops=$(sed -n 's/.*MySQL listener on .* (\([0-9]*\) event-loop threads).*/\1/p' "$work/countersign.log" | head -1)
+if [ -n "$loops" ]; then
+  if [ -n "${BENCH_EVENT_LOOP_THREADS:-}" ]; then export BENCH_EVENT_LOOPS="$loops (set)"; else export BENCH_EVENT_LOOPS="$loops (the default)"; fi
+fi
 cs_pid=$(pgrep -f "countersign-mysql.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
 
 # target name -> "host port user password pid"

@@ -32,14 +32,17 @@ public final class MariaDbServer {
     private final String user;
     private final String password;
     private final String origin;
+    /** The Unix socket the fixture started the server with; null when it is asked of the server (a found one). */
+    private final Path startedSocket;
     private volatile String greetingVersion;
 
-    private MariaDbServer(String host, int port, String user, String password, String origin) {
+    private MariaDbServer(String host, int port, String user, String password, String origin, Path startedSocket) {
         this.host = host;
         this.port = port;
         this.user = user;
         this.password = password;
         this.origin = origin;
+        this.startedSocket = startedSocket;
     }
 
     public static MariaDbServer shared() {
@@ -72,6 +75,31 @@ public final class MariaDbServer {
         return DriverManager.getConnection(jdbcUrl(database), user, password());
     }
 
+    /**
+     * The server's Unix domain socket file on this machine, for tests of backends reached over a
+     * socket: the one the fixture started it with (throwaway, container), or, for a server found
+     * running, the one it reports ({@code @@socket}).
+     *
+     * @throws IllegalStateException when that file is not on this machine (a server elsewhere)
+     */
+    public Path socketPath() {
+        Path socket = startedSocket;
+        if (socket == null) {
+            try (Connection c = connect(""); java.sql.Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("SELECT @@socket")) {
+                rs.next();
+                socket = Path.of(rs.getString(1));
+            } catch (SQLException e) {
+                throw new IllegalStateException("could not ask the test MariaDB at " + host + ":" + port + " for its socket: " + e.getMessage(), e);
+            }
+        }
+        if (!Files.exists(socket)) {
+            throw new IllegalStateException("the test MariaDB (" + origin + ") listens on the Unix socket " + socket
+                    + ", which is not on this machine; run the socket tests against a local server (-Dcountersign.test.mysql)");
+        }
+        return socket;
+    }
+
     /** The version string the server announces in its handshake (MariaDB's carries the "5.5.5-" prefix). */
     public String greetingVersion() {
         String v = greetingVersion;
@@ -102,7 +130,7 @@ public final class MariaDbServer {
         if (PostgresServer.answers(hp[0], Integer.parseInt(hp[1]))) {
             MariaDbServer local = new MariaDbServer(hp[0], Integer.parseInt(hp[1]),
                     System.getProperty("countersign.test.mysql.user", "root"), System.getProperty("countersign.test.mysql.password", ""),
-                    "local:" + hp[1]);
+                    "local:" + hp[1], null);
             if (local.canLogIn()) {
                 return local;
             }
@@ -116,8 +144,8 @@ public final class MariaDbServer {
         return startThrowaway();
     }
 
-    static MariaDbServer fromContainer(String host, int port, String user, String password) {
-        return new MariaDbServer(host, port, user, password, "testcontainers");
+    static MariaDbServer fromContainer(String host, int port, String user, String password, Path socket) {
+        return new MariaDbServer(host, port, user, password, "testcontainers", socket);
     }
 
     private boolean canLogIn() {
@@ -158,7 +186,7 @@ public final class MariaDbServer {
                     // the JVM is exiting; a leftover temp directory is harmless
                 }
             }));
-            MariaDbServer s = new MariaDbServer("127.0.0.1", port, "root", "", "throwaway:" + dir);
+            MariaDbServer s = new MariaDbServer("127.0.0.1", port, "root", "", "throwaway:" + dir, dir.resolve("mysqld.sock"));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {
                 if (!server.isAlive()) {

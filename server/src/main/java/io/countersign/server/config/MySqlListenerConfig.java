@@ -12,9 +12,12 @@ import java.util.List;
  * @param tls  TLS for agents' SSL upgrade; absent means agents connect without TLS
  * @param auth plugins offered to agents (default [caching_sha2_password, mysql_native_password])
  * @param serverVersion the version agents see in the greeting (default: the first mysql backend's, read at start)
+ * @param eventLoopThreads threads serving the listener's sessions (agent and backend connection of a session share one);
+ *                 absent: the listener's default for the machine ({@code MySqlListener.defaultEventLoopThreads()})
  */
 public record MySqlListenerConfig(String host, Integer port, TlsConfig tls, List<MySqlAuthMethod> auth,
-                                  @JsonProperty("server-version") String serverVersion) implements ConfigSection {
+                                  @JsonProperty("server-version") String serverVersion,
+                                  @JsonProperty("event-loop-threads") Integer eventLoopThreads) implements ConfigSection {
 
     @JsonCreator
     public MySqlListenerConfig {
@@ -27,13 +30,17 @@ public record MySqlListenerConfig(String host, Integer port, TlsConfig tls, List
 
     /** With the version taken from the backend. */
     public MySqlListenerConfig(String host, Integer port, TlsConfig tls, List<MySqlAuthMethod> auth) {
-        this(host, port, tls, auth, null);
+        this(host, port, tls, auth, null, null);
     }
 
     @Override
     public void check(String at, CountersignConfig root, Problems problems) {
         problems.port(port, Problems.join(at, "port"));
         problems.require(host, Problems.join(at, "host"), "an address to bind, e.g. 127.0.0.1 or 0.0.0.0");
+        if (eventLoopThreads != null && eventLoopThreads < 1) {
+            problems.add(Problems.join(at, "event-loop-threads"), eventLoopThreads + " is not a thread count; expected 1 or more,"
+                    + " or leave it out for the default");
+        }
         if (auth.isEmpty()) {
             problems.add(Problems.join(at, "auth"), "no authentication method; expected at least one of " + MySqlAuthMethod.names());
         }

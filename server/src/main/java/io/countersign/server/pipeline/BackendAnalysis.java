@@ -92,6 +92,12 @@ public final class BackendAnalysis implements AutoCloseable {
             case PREFER, REQUIRE -> "trust";
             case VERIFY_FULL -> "verify-full";
         };
+        if (backend.viaSocket()) {
+            // the driver's localSocket (through JNA) replaces the host; a socket carries no TLS
+            return "jdbc:mariadb://localhost/" + backend.database() + "?localSocket=" + backend.socket()
+                    + "&sslMode=disable&connectTimeout=5000&permitMysqlScheme=false"
+                    + "&connectionAttributes=program_name:countersign-analysis";
+        }
         return "jdbc:mariadb://" + backend.host() + ":" + backend.port() + "/" + backend.database()
                 + "?sslMode=" + ssl + "&connectTimeout=5000&permitMysqlScheme=false"
                 + "&connectionAttributes=program_name:countersign-analysis";

@@ -152,9 +152,10 @@ public final class CountersignServer implements AutoCloseable {
                         .listener(statements)
                         .metrics(metrics)
                         .serverVersion(my.serverVersion() != null ? my.serverVersion() : mysqlBackendVersion(config))
+                        .eventLoopThreads(my.eventLoopThreads() != null ? my.eventLoopThreads() : MySqlListener.defaultEventLoopThreads())
                         .build();
                 mysqlAddress = mysql.start();
-                log.info("MySQL listener on {}", hostPort(mysqlAddress));
+                log.info("MySQL listener on {} ({} event-loop threads)", hostPort(mysqlAddress), mysql.eventLoopThreads());
             }
             return this;
         } catch (Exception | Error e) {
@@ -258,12 +259,10 @@ public final class CountersignServer implements AutoCloseable {
      * Reading the header and that byte proves a MySQL server answers without logging in.
      */
     private static ReadinessCheck.Status mysqlGreets(BackendConfig b) {
-        String where = b.host() + ":" + b.port();
-        try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(new InetSocketAddress(b.host(), b.port()), 1000);
-            s.setSoTimeout(1000);
-            byte[] head = s.getInputStream().readNBytes(5);
-            int first = head.length == 5 ? head[4] & 0xff : -1;
+        String where = b.where();
+        try {
+            byte[] greeting = MySqlGreeting.read(b, 1000);
+            int first = greeting.length > 0 ? greeting[0] & 0xff : -1;
             if (first == 10) {
                 return ReadinessCheck.Status.ready("MySQL answers at " + where);
             }
@@ -287,13 +286,8 @@ public final class CountersignServer implements AutoCloseable {
             if (b.type() != BackendType.MYSQL) {
                 continue;
             }
-            try (java.net.Socket s = new java.net.Socket()) {
-                s.connect(new InetSocketAddress(b.host(), b.port()), 1000);
-                s.setSoTimeout(1000);
-                java.io.InputStream in = s.getInputStream();
-                byte[] head = in.readNBytes(4);
-                int length = head.length == 4 ? (head[0] & 0xff) | (head[1] & 0xff) << 8 | (head[2] & 0xff) << 16 : 0;
-                byte[] payload = in.readNBytes(Math.min(length, 256));
+            try {
+                byte[] payload = MySqlGreeting.read(b, 1000);
                 if (payload.length > 1 && payload[0] == 10) {
                     int end = 1;
                     while (end < payload.length && payload[end] != 0) end++;
@@ -302,8 +296,8 @@ public final class CountersignServer implements AutoCloseable {
                     return version;
                 }
             } catch (java.io.IOException e) {
-                log.warn("MySQL backend {} at {}:{} did not greet ({}); agents see a default version until a session reaches it",
-                        b.name(), b.host(), b.port(), e.getMessage());
+                log.warn("MySQL backend {} at {} did not greet ({}); agents see a default version until a session reaches it",
+                        b.name(), b.where(), e.getMessage());
             }
         }
         return null;

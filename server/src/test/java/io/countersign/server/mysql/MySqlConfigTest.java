@@ -68,6 +68,51 @@ class MySqlConfigTest {
     }
 
     @Test
+    void aMySqlBackendMayBeASocketInsteadOfHostAndPort() {
+        CountersignConfig c = parse(BOTH.replace("    type: mysql\n    host: 127.0.0.1\n", "    type: mysql\n    socket: /run/mysqld/mysqld.sock\n"));
+        BackendConfig my = c.backends().get(1);
+        assertThat(my.viaSocket()).isTrue();
+        assertThat(my.port()).isNull();
+        assertThat(my.where()).isEqualTo("unix:/run/mysqld/mysqld.sock");
+        // the default tls (prefer) means none over a socket
+        assertThat(my.target().tls()).isEqualTo(io.countersign.wire.spi.BackendTarget.TlsMode.DISABLE);
+        assertThat(my.target().socket()).isEqualTo("/run/mysqld/mysqld.sock");
+        assertThat(my.target().where()).isEqualTo("unix:/run/mysqld/mysqld.sock");
+    }
+
+    @Test
+    void aSocketBackendIsCheckedForWhatASocketCannotDo() {
+        assertThat(problems(BOTH.replace("    type: mysql\n    host: 127.0.0.1\n",
+                "    type: mysql\n    host: 127.0.0.1\n    socket: /run/mysqld/mysqld.sock\n")))
+                .anySatisfy(p -> assertThat(p).startsWith("backends[1].socket:").contains("both socket and host"));
+        assertThat(problems(BOTH.replace("    type: mysql\n    host: 127.0.0.1\n", "    type: mysql\n    socket: mysqld.sock\n")))
+                .anySatisfy(p -> assertThat(p).startsWith("backends[1].socket:").contains("not an absolute path"));
+        assertThat(problems(BOTH.replace("    type: mysql\n    host: 127.0.0.1\n",
+                "    type: mysql\n    socket: /run/mysqld/mysqld.sock\n    tls: verify-full\n")))
+                .anySatisfy(p -> assertThat(p).startsWith("backends[1].tls:").contains("never leaves the machine"));
+        assertThat(problems(BOTH.replace("  - name: pgdb\n    host: 127.0.0.1\n",
+                "  - name: pgdb\n    socket: /var/run/postgresql/.s.PGSQL.5432\n")))
+                .anySatisfy(p -> assertThat(p).startsWith("backends[0].socket:").contains("type mysql only"));
+        assertThat(problems(BOTH.replace("    type: mysql\n    host: 127.0.0.1\n", "    type: mysql\n")))
+                .anySatisfy(p -> assertThat(p).startsWith("backends[1].host:").contains("socket"));
+    }
+
+    @Test
+    void eventLoopThreadsIsAPositiveCount() {
+        assertThat(parse(BOTH.replace("mysql: {port: 0}", "mysql: {port: 0, event-loop-threads: 1}")).listeners().mysql()
+                .eventLoopThreads()).isEqualTo(1);
+        assertThat(parse(BOTH).listeners().mysql().eventLoopThreads()).isNull();
+        assertThat(problems(BOTH.replace("mysql: {port: 0}", "mysql: {port: 0, event-loop-threads: 0}")))
+                .anySatisfy(p -> assertThat(p).startsWith("listeners.mysql.event-loop-threads:"));
+    }
+
+    static List<String> problems(String yaml) {
+        ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(() -> parse(yaml));
+        assertThat(e).as("a config error for:\n" + yaml).isNotNull();
+        return e.problems().stream().map(p -> p.keyPath() + ": " + p.problem()).toList();
+    }
+
+    @Test
     void aMySqlBackendWithoutAMySqlListenerIsAConfigError() {
         ConfigException e = (ConfigException) org.assertj.core.api.Assertions.catchThrowable(
                 () -> parse(BOTH.replace("  mysql: {port: 0}\n", "")));

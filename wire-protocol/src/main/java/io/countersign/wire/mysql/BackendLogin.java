@@ -198,6 +198,6 @@ final class BackendLogin {
 
     private Step failed(String why) {
         return new Step.Failed(new ProtocolError("08S01", 2003,
-                "Countersign could not log in to backend '" + target.name() + "' (" + target.host() + ":" + target.port() + "): " + why, null));
+                "Countersign could not log in to backend '" + target.name() + "' (" + target.where() + "): " + why, null));
     }
 }

@@ -1,5 +1,6 @@
 package io.countersign.wire.mysql;
 
+import io.countersign.wire.net.BackendConnector;
 import io.countersign.wire.spi.AgentAuthenticator;
 import io.countersign.wire.spi.AgentCredential;
 import io.countersign.wire.spi.BackendTarget;
@@ -28,6 +29,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -411,9 +413,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
                 String db = t.database() != null ? t.database() : database;
                 BackendLogin login = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
-                Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
+                Bootstrap bs = new Bootstrap().group(client.eventLoop())
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
-                        .option(ChannelOption.TCP_NODELAY, true)
                         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, MySqlListener.WATER_MARK)
                         .handler(new ChannelInitializer<>() {
                             @Override
@@ -424,10 +425,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                                         listener.backendTls(t), t.host(), t.port()));
                             }
                         });
-                bs.connect(t.host(), t.port()).addListener((ChannelFutureListener) f -> {
+                SocketAddress address = BackendConnector.prepare(bs, t, listener.clientChannelType());
+                bs.connect(address).addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         backendFailed(f.channel(), new ProtocolError("08S01", 2003, "Can't connect to backend '" + t.name()
-                                + "' on '" + t.host() + ":" + t.port() + "' (" + f.cause().getMessage()
+                                + "' on '" + t.where() + "' (" + f.cause().getMessage()
                                 + "); check that the database is up and that Countersign's target for it is right", null));
                     } else if (phase == Phase.CLOSED) {
                         f.channel().close();
@@ -712,9 +714,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         BackendTarget t = target.as(login);
         String db = database == null ? null : (t.database() != null ? t.database() : database);
         BackendLogin bl = new BackendLogin(t, db, capabilities, charset, settings.backendAuthPlugin());
-        Bootstrap bs = new Bootstrap().group(client.eventLoop()).channel(listener.clientChannelType())
+        Bootstrap bs = new Bootstrap().group(client.eventLoop())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.backendConnectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -723,7 +724,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                         ch.pipeline().addLast("backend", new BackendHandler(ClientSession.this, bl, listener.backendTls(t), t.host(), t.port()));
                     }
                 });
-        var connecting = bs.connect(t.host(), t.port());
+        var connecting = bs.connect(BackendConnector.prepare(bs, t, listener.clientChannelType()));
         elevation = new Elevation(pending, allow, started, connecting.channel(), serverStatus);
         connecting.addListener((ChannelFutureListener) cf -> {
             if (!cf.isSuccess()) {
@@ -885,7 +886,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private boolean sameBackend(ClientSession other) {
         BackendTarget a = target, b = other.target;
-        return a != null && b != null && a.host().equals(b.host()) && a.port() == b.port();
+        return a != null && b != null && a.where().equals(b.where());
     }
 
     private boolean deprecateEof() {

@@ -89,6 +89,22 @@ public final class MySqlListener implements AutoCloseable {
         return new Builder();
     }
 
+    /**
+     * The event-loop thread count when none is configured: one on a machine of one or two
+     * processors, one per processor above that. On two cores shared with the database and the
+     * clients, one loop served 8 and 32 sysbench threads with about a third fewer context switches
+     * and 5-10 % less CPU per statement than two, at the same TPS: two loops each sleep and are
+     * woken for fewer events (bench/RESULTS-mysql-cpu.md, 2026-12-07). Larger machines were not
+     * measured, so they keep one loop per processor.
+     */
+    public static int defaultEventLoopThreads() {
+        return defaultEventLoopThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    static int defaultEventLoopThreads(int processors) {
+        return processors <= 2 ? 1 : processors;
+    }
+
     /** Binds and starts accepting; returns the bound address (port 0 in {@link Builder#bind} picks a free one). */
     public synchronized InetSocketAddress start() throws InterruptedException {
         if (serverChannel != null) {
@@ -138,6 +154,11 @@ public final class MySqlListener implements AutoCloseable {
             workers.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
             workers = null;
         }
+    }
+
+    /** How many event-loop threads serve the sessions. */
+    public int eventLoopThreads() {
+        return settings.eventLoopThreads();
     }
 
     /** How many agent sessions are open now. */
@@ -264,7 +285,7 @@ public final class MySqlListener implements AutoCloseable {
         private Duration backendConnectTimeout = Duration.ofSeconds(10);
         private String backendAuthPlugin;
         private AuthMethod announced;
-        private int eventLoopThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private int eventLoopThreads = defaultEventLoopThreads();
 
         public Builder bind(InetSocketAddress bind) { this.bind = bind; return this; }
         /** Server-side TLS for agents' SSL upgrade; {@code null} does not offer CLIENT_SSL. */
@@ -297,7 +318,14 @@ public final class MySqlListener implements AutoCloseable {
          * announces. A backend that wants another switches with AuthSwitchRequest.
          */
         public Builder backendAuthPlugin(String plugin) { this.backendAuthPlugin = plugin; return this; }
-        public Builder eventLoopThreads(int threads) { this.eventLoopThreads = threads; return this; }
+        /** Threads serving sessions (a session's agent and backend connections share one); default {@link #defaultEventLoopThreads()}. */
+        public Builder eventLoopThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("eventLoopThreads must be at least 1, got " + threads);
+            }
+            this.eventLoopThreads = threads;
+            return this;
+        }
 
         public MySqlListener build() {
             Objects.requireNonNull(authenticator, "authenticator");
