@@ -21,7 +21,7 @@ import java.util.zip.ZipOutputStream;
 final class JarSlimmer {
 
     static final Pattern NATIVE_NAME = Pattern.compile("(?i).*(\\.so(\\.[0-9.]+)?|\\.so_[a-z0-9_]+|\\.dll|\\.dylib|\\.jnilib)$");
-    static final Pattern OTHER_PLATFORM = Pattern.compile("(?i).*(freebsd|sunos|solaris|darwin|osx|macos|windows|win32|win/|musl|alpine|aix"
+    static final Pattern OTHER_PLATFORM = Pattern.compile("(?i).*(freebsd|dragonfly|openbsd|netbsd|sunos|solaris|darwin|osx|macos|windows|win32|win/|musl|alpine|aix"
             + "|arm64|aarch64|armhf|arm/|ppc64|s390|riscv|loongarch|mips).*");
 
     private JarSlimmer() {}
