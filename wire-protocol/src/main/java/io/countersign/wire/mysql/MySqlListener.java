@@ -92,9 +92,9 @@ public final class MySqlListener implements AutoCloseable {
     /**
      * The event-loop thread count when none is configured: one on a machine of one or two
      * processors, one per processor above that. On two cores shared with the database and the
-     * clients, one loop served 8 and 32 sysbench threads with about a third fewer context switches
-     * and 5-10 % less CPU per statement than two, at the same TPS: two loops each sleep and are
-     * woken for fewer events (bench/RESULTS-mysql-cpu.md, 2026-12-07). Larger machines were not
+     * clients, one loop served 8 and 32 sysbench threads with a fifth to a third fewer context
+     * switches and mostly 3-10 % less CPU per statement than two, at the same TPS: two loops each
+     * sleep and are woken for fewer events (bench/RESULTS-mysql-cpu.md, 2026-12-07). Larger machines were not
      * measured, so they keep one loop per processor.
      */
     public static int defaultEventLoopThreads() {
