@@ -8,7 +8,6 @@ import java.util.Map;
 import org.apache.parquet.column.ColumnDescriptor;
 import org.apache.parquet.column.ParquetProperties;
 import org.apache.parquet.compression.CompressionCodecFactory.BytesInputCompressor;
-import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.CodecFactory;
 import org.apache.parquet.hadoop.ColumnChunkPageWriteStore;
 import org.apache.parquet.hadoop.ParquetFileWriter;
@@ -65,7 +64,7 @@ final class ColumnarParquetFile implements Closeable {
         this.output = new HashingOutputFile(path);
         this.file = new ParquetFileWriter(output, schema, ParquetFileWriter.Mode.OVERWRITE, rowGroupBytes,
                 ParquetWriter.MAX_PADDING_SIZE_DEFAULT, null, props);
-        this.codecs = new CodecFactory(new PlainParquetConfiguration(), props.getPageSizeThreshold());
+        this.codecs = new CodecFactory(ParquetFiles.configuration(), props.getPageSizeThreshold());
         try {
             file.start();
             this.compressor = codecs.getCompressor(codec);

@@ -109,6 +109,12 @@ class ColumnarWriterTest {
     }
 
     @Test
+    void aFileOfFewerRowsThanAnRleRunIsTheSameToo() throws Exception {
+        assertSameFile(RecordType.STATEMENT, statements().subList(0, 5), 128L << 20);
+        assertSameFile(RecordType.APPROVAL, approvals().subList(0, 1), 128L << 20);
+    }
+
+    @Test
     void severalRowGroupsAndAnOverflowingDictionaryGiveTheSameFile() throws Exception {
         List<AuditRecord> many = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) { // unique SQL text past the 1 MiB dictionary page; row groups of 256 KiB
