@@ -28,11 +28,11 @@ import org.slf4j.LoggerFactory;
  * the journal into Parquet files with a manifest.
  *
  * <p>{@link #append} never waits for the disk. On the fast path it encodes and hashes the record on the
- * caller's thread and copies its frame into journal space the journal thread mapped and zero-filled ahead
+ * caller's thread and writes its frame into journal space the journal thread zero-filled ahead
  * (memory stores, no system call, under a short lock that only guards the chain's order): with bounded
  * fsync the returned future is already complete, so the caller needs no thread hop; with per-statement
  * fsync it completes on the journal thread after the group's fsync. Whenever the fast path cannot run
- * (no mapped room, a segment to roll, storage failing, records still queued) the record is queued for
+ * (no room, a segment to roll, storage failing, records still queued) the record is queued for
  * the journal thread, which writes through the file channel as before; while anything is queued the fast
  * path stays off, so the chain keeps one order. A future that completes normally means the record is
  * acknowledged: it is never lost afterwards.
@@ -72,7 +72,7 @@ public final class AuditTrail implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong fsyncs = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong mapped = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong fastPath = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<AuditHealth>> listeners = new CopyOnWriteArrayList<>();
     private final Thread journalThread;
     private final Thread parquetThread;
@@ -88,7 +88,7 @@ public final class AuditTrail implements AutoCloseable {
     private volatile long durableSeq;
 
     /**
-     * Guards the chain (nextSeq, lastHash, encoder, digest), the journal's position and mapped room, the
+     * Guards the chain (nextSeq, lastHash, encoder, digest), the journal's position and room, the
      * lists below and {@code slowOutstanding}. Held only for work in memory, never across a system call.
      */
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -104,7 +104,7 @@ public final class AuditTrail implements AutoCloseable {
     private final List<Pending> awaitingSync = new ArrayList<>();
     private long syncDeadlineNanos;
     private final long chunkBytes;
-    /** The fast path asked the journal thread for more mapped room and it has not answered yet. */
+    /** The fast path asked the journal thread for more room and it has not answered yet. */
     private boolean fillRequested;
 
     // journal-thread state
@@ -225,7 +225,7 @@ public final class AuditTrail implements AutoCloseable {
                 return CompletableFuture.failedFuture(new AuditUnavailableException("the audit trail in " + config.directory() + " is closed"));
             }
             if (slowOutstanding == 0 && journalFailure == null) {
-                CompletableFuture<Void> fast = appendMapped(record);
+                CompletableFuture<Void> fast = appendFast(record);
                 if (fast != null) {
                     return fast;
                 }
@@ -250,10 +250,10 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * The fast path, write lock held: encodes, copies the frame into mapped journal space, advances the
-     * chain. Null when the frame does not fit the mapped room (nothing changed; the caller queues it).
+     * The fast path, write lock held: encodes, writes the frame into the journal's room, advances the
+     * chain. Null when the frame does not fit the room or its write failed (nothing changed; the caller queues it).
      */
-    private CompletableFuture<Void> appendMapped(AuditRecord record) {
+    private CompletableFuture<Void> appendFast(AuditRecord record) {
         int length;
         try {
             length = encoder.encode(nextSeq, lastHash, record);
@@ -265,13 +265,13 @@ public final class AuditTrail implements AutoCloseable {
             rejected.incrementAndGet();
             return CompletableFuture.failedFuture(new IllegalArgumentException(oversized(length)));
         }
-        if (!journal.appendMapped(encoder.buffer(), length)) {
+        if (!journal.appendInRoom(encoder.buffer(), length)) {
             return null;
         }
         digest.update(encoder.buffer(), 0, length);
         byte[] hash = digest.digest();
         encoder.shrink();
-        mapped.incrementAndGet();
+        fastPath.incrementAndGet();
         boolean firstUnsynced = writtenSeq == durableSeq;
         writtenSeq = nextSeq;
         nextSeq++;
@@ -336,15 +336,15 @@ public final class AuditTrail implements AutoCloseable {
     /**
      * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
      * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, the
-     * newest seq that is durable in the journal, how many records took the fast path (copied into mapped
-     * journal space on the caller's thread) rather than the journal thread's queue, and how many durable
+     * newest seq that is durable in the journal, how many records took the fast path (written into the
+     * journal's room on the caller's thread) rather than the journal thread's queue, and how many durable
      * records wait in the journal for the Parquet writer.
      */
-    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long mapped,
+    public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long fastPath,
             long parquetBacklog) {}
 
     public Stats stats() {
-        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, mapped.get(),
+        return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, fastPath.get(),
                 parquetBacklog());
     }
 
@@ -421,7 +421,7 @@ public final class AuditTrail implements AutoCloseable {
                     continue;
                 }
                 if (!stopping && journalFailure == null) {
-                    fillAhead(); // before waiting, so the first appends already find mapped room
+                    fillAhead(); // before waiting, so the first appends already find room
                 }
                 Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
                 if (first == STOP) {

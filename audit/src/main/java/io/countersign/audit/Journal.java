@@ -1,8 +1,8 @@
 package io.countersign.audit;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -19,12 +19,12 @@ import java.util.zip.CRC32C;
  * carries the chain state it continues from (next seq, previous hash), then frames
  * {@code [int length][int crc32c][canonical record bytes]}.
  *
- * <p>Two ways in. The fast path, {@link #appendMapped}, copies a frame into a memory-mapped stretch of the
- * current segment that the journal thread zero-filled ahead of time ({@link #prepareAhead}): no system call,
- * and the bytes are in the page cache, so they survive a crash of this process just as a {@code write}
- * would. The slow path, {@link #write} and {@link #flushFrames}, writes at the same position through the
+ * <p>Two ways in. The fast path, {@link #appendInRoom}, writes a frame on the caller's thread into a stretch of
+ * the current segment that the journal thread zero-filled ahead of time ({@link #fillAhead}): one positional
+ * write into blocks already allocated, and the bytes are in the page cache, so they survive a crash of this
+ * process. The slow path, {@link #write} and {@link #flushFrames}, writes at the same position through the
  * file channel; it is used while the trail is frozen (rolling, failing, retrying, or a frame that does not
- * fit the mapped room). Every method that touches {@code position} or the mapped chunks runs under the
+ * fit the room). Every method that touches {@code position} or the room runs under the
  * trail's write lock or while the trail is frozen (no fast-path writer can run); {@link #trimThrough}
  * comes from the Parquet thread and only ever deletes segments the journal thread has closed.
  *
@@ -42,8 +42,8 @@ final class Journal implements AutoCloseable {
     /** What a scan found: the records in order and the chain state to continue from. */
     record Scan(List<ChainedRecord> records, long nextSeq, byte[] lastHash, List<String> notes) {}
 
-    /** A mapped, zero-filled stretch {@code [start, end)} of the current segment. */
-    record Chunk(long start, long end, MappedByteBuffer buf) {}
+    /** A zero-filled stretch {@code [start, end)} of the current segment, room for the fast path. */
+    record Chunk(long start, long end) {}
 
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16).asReadOnlyBuffer();
 
@@ -55,9 +55,18 @@ final class Journal implements AutoCloseable {
     private final ByteBuffer frame = ByteBuffer.allocateDirect(1 << 16);
     private final CRC32C crc = new CRC32C();
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
-    /** End of the last mapped chunk; equal to or below {@code position} when there is no mapped room. */
-    private long mappedEnd;
-    private final byte[] frameHeader = new byte[8];
+    /** End of the last chunk of room; equal to or below {@code position} when there is no room. */
+    private long roomEnd;
+    private Path currentPath;
+    /**
+     * The fast path's own handle on the current segment, opened on first use. A RandomAccessFile because
+     * its writes cannot be interrupted: an interrupt during a FileChannel write closes the channel, and
+     * the fast path runs on callers' threads (event loops) that someone else may interrupt.
+     */
+    private RandomAccessFile fastFile;
+    /** Where {@code fastFile}'s file pointer is; a fast append seeks only when the slow path wrote since. */
+    private long fastPointer = -1;
+    private byte[] fastFrame = new byte[8192];
 
     private Journal(Path dir, long segmentBytes) {
         this.dir = dir;
@@ -206,9 +215,10 @@ final class Journal implements AutoCloseable {
         } else {
             Segment last = j.segments.get(j.segments.size() - 1);
             j.current = FileChannel.open(last.path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            j.currentPath = last.path;
             j.position = j.current.size();
         }
-        j.mappedEnd = j.position;
+        j.roomEnd = j.position;
         return j;
     }
 
@@ -235,10 +245,12 @@ final class Journal implements AutoCloseable {
         if (current != null) {
             current.close();
         }
+        closeFastFile();
         current = ch;
+        currentPath = p;
         position = HEADER_BYTES;
         chunks.clear();
-        mappedEnd = position;
+        roomEnd = position;
         synchronized (this) {
             segments.removeIf(s -> s.path.equals(p));
             segments.add(new Segment(p, nextSeq));
@@ -295,77 +307,90 @@ final class Journal implements AutoCloseable {
             chunks.pollFirst();
         }
         if (chunks.isEmpty()) {
-            mappedEnd = Math.max(mappedEnd, pos);
+            roomEnd = Math.max(roomEnd, pos);
         }
     }
 
-    // ---------------------------------------------------------------- fast path: mapped room
+    // ---------------------------------------------------------------- fast path: room filled ahead
 
     /**
-     * Copies the frame of {@code canonical[0, length)} into the mapped room at the current position; false
-     * (nothing written) when the room is too small. Trail write lock held.
+     * Writes the frame of {@code canonical[0, length)} at the current position, inside room the journal
+     * thread zero-filled ahead (so the file neither grows nor allocates blocks here), with one positional
+     * write; false (position unchanged) when the room is too small or the write failed, and the slow path
+     * then writes the frame at the same position. Trail write lock held.
+     *
+     * <p>A plain write rather than a copy into a memory-mapped stretch: each fsync write-protects every
+     * mapped page it cleans, which costs a TLB shootdown (an inter-processor interrupt to every core
+     * running this process) and a page fault on the next copy into the page; on the two-core VMs we
+     * measure on, that made the journal thread's fsyncs about a third more expensive than the writes
+     * they replaced (bench/RESULTS-audit-cpu.md).
      */
-    boolean appendMapped(byte[] canonical, int length) {
+    boolean appendInRoom(byte[] canonical, int length) {
         int need = 8 + length;
-        if (chunks.isEmpty() || position + need > mappedEnd) {
+        if (chunks.isEmpty() || position + need > roomEnd) {
             return false;
         }
         crc.reset();
         crc.update(canonical, 0, length);
         int checksum = (int) crc.getValue();
-        byte[] h = frameHeader;
-        h[0] = (byte) (length >>> 24);
-        h[1] = (byte) (length >>> 16);
-        h[2] = (byte) (length >>> 8);
-        h[3] = (byte) length;
-        h[4] = (byte) (checksum >>> 24);
-        h[5] = (byte) (checksum >>> 16);
-        h[6] = (byte) (checksum >>> 8);
-        h[7] = (byte) checksum;
-        // length first: a crash between the two copies leaves a frame whose checksum fails, a torn tail
-        putMapped(position, h, 0, 8);
-        putMapped(position + 8, canonical, 0, length);
+        byte[] f = need <= fastFrame.length ? fastFrame : new byte[need];
+        f[0] = (byte) (length >>> 24);
+        f[1] = (byte) (length >>> 16);
+        f[2] = (byte) (length >>> 8);
+        f[3] = (byte) length;
+        f[4] = (byte) (checksum >>> 24);
+        f[5] = (byte) (checksum >>> 16);
+        f[6] = (byte) (checksum >>> 8);
+        f[7] = (byte) checksum;
+        System.arraycopy(canonical, 0, f, 8, length);
+        try {
+            if (fastFile == null) {
+                fastFile = new RandomAccessFile(currentPath.toFile(), "rw");
+                fastPointer = -1;
+            }
+            if (fastPointer != position) {
+                fastFile.seek(position);
+            }
+            fastPointer = -1; // unknown until the write returns
+            fastFile.write(f, 0, need);
+            fastPointer = position + need;
+        } catch (IOException e) {
+            return false; // whatever part landed is overwritten by the slow path's write of the same frame
+        }
         position += need;
         dropChunksBelow(position);
         return true;
     }
 
-    private void putMapped(long at, byte[] src, int off, int len) {
-        for (Chunk c : chunks) {
-            if (len == 0) {
-                return;
+    private void closeFastFile() {
+        if (fastFile != null) {
+            try {
+                fastFile.close();
+            } catch (IOException ignored) {
+                // a read-only handle's twin; the channel holds the segment
             }
-            if (at >= c.end()) {
-                continue;
-            }
-            int n = (int) Math.min(len, c.end() - at);
-            c.buf().put((int) (at - c.start()), src, off, n);
-            at += n;
-            off += n;
-            len -= n;
-        }
-        if (len != 0) {
-            throw new IllegalStateException("journal frame ran past the mapped room"); // appendMapped checked the room
+            fastFile = null;
+            fastPointer = -1;
         }
     }
 
-    /** True when less than half a chunk of mapped room is left, so the journal thread should fill more. Lock held. */
+    /** True when less than half a chunk of room is left, so the journal thread should fill more. Lock held. */
     boolean roomLow(long chunkBytes) {
-        return mappedEnd - position < chunkBytes / 2 && position < segmentBytes;
+        return roomEnd - position < chunkBytes / 2 && position < segmentBytes;
     }
 
-    /** Where the next mapped chunk would start, or -1 when no more is wanted. Trail write lock held. */
+    /** Where the next chunk of room would start, or -1 when no more is wanted. Trail write lock held. */
     long nextChunkStart(long chunkBytes) {
-        long start = Math.max(mappedEnd, position);
-        if (start >= segmentBytes || mappedEnd - position >= chunkBytes / 2) {
+        long start = Math.max(roomEnd, position);
+        if (start >= segmentBytes || roomEnd - position >= chunkBytes / 2) {
             return -1;
         }
         return start;
     }
 
     /**
-     * Zero-fills and maps {@code [start, start + chunkBytes)} (capped at the segment size) beyond everything
-     * written. Journal thread, without the lock: no writer touches the file past {@code mappedEnd}. On
+     * Zero-fills {@code [start, start + chunkBytes)} (capped at the segment size) beyond everything
+     * written. Journal thread, without the lock: no writer touches the file past {@code roomEnd}. On
      * failure (typically no space) the file is cut back to {@code start} and the fast path just stays off.
      */
     Chunk fillAhead(long start, long chunkBytes) throws IOException {
@@ -376,7 +401,7 @@ final class Journal implements AutoCloseable {
                 zeros.clear().limit((int) Math.min(zeros.capacity(), end - at));
                 at += current.write(zeros, at);
             }
-            return new Chunk(start, end, current.map(FileChannel.MapMode.READ_WRITE, start, end - start));
+            return new Chunk(start, end);
         } catch (IOException | RuntimeException e) {
             try {
                 current.truncate(start);
@@ -389,18 +414,18 @@ final class Journal implements AutoCloseable {
 
     /** Publishes a chunk made by {@link #fillAhead}, unless the segment changed meanwhile. Trail write lock held. */
     boolean addChunk(Chunk c) {
-        if (c.start() != Math.max(mappedEnd, position)) {
+        if (c.start() != Math.max(roomEnd, position)) {
             return false;
         }
         chunks.addLast(c);
-        mappedEnd = c.end();
+        roomEnd = c.end();
         return true;
     }
 
-    /** Drops the mapped room (before a truncation or a roll: nothing may be written past the file's end). */
-    void dropMapped() {
+    /** Drops the room (before a truncation or a roll: nothing may be written past the file's end). */
+    void dropRoom() {
         chunks.clear();
-        mappedEnd = position;
+        roomEnd = position;
     }
 
     void force() throws IOException {
@@ -413,7 +438,7 @@ final class Journal implements AutoCloseable {
      */
     void rollIfFull(long nextSeq, byte[] lastHash) throws IOException {
         if (position >= segmentBytes) {
-            dropMapped();
+            dropRoom();
             current.truncate(position);
             current.force(true);
             startSegment(nextSeq, lastHash);
@@ -427,7 +452,7 @@ final class Journal implements AutoCloseable {
         current.truncate(pos);
         current.force(false);
         position = pos;
-        mappedEnd = pos;
+        roomEnd = pos;
     }
 
     /** Deletes closed segments whose every record has seq <= {@code durableInParquet}. */
@@ -449,8 +474,9 @@ final class Journal implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        closeFastFile();
         if (current != null) {
-            dropMapped();
+            dropRoom();
             try {
                 current.truncate(position); // leave no zeros behind on a clean stop
             } catch (IOException ignored) {

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Run as a separate JVM by {@link KillNineTest}: appends statement records under load from several threads
  * and prints {@code ACK <run>-<id>} for each record whose append completed, until killed; the fsync policy is
- * the fourth argument (default per-statement). Every 50 ms it prints {@code MAPPED <n>}, the records that took
+ * the fourth argument (default per-statement). Every 50 ms it prints {@code FAST <n>}, the records that took
  * the fast path. The id is in the record's session_id ("crash-<run>-<id>") so the test can find it after recovery.
  */
 public final class CrashWriterMain {
@@ -25,7 +25,7 @@ public final class CrashWriterMain {
         System.out.println("OPEN " + trail.recovery().nextSeq());
         Thread.ofPlatform().daemon().start(() -> {
             while (true) {
-                System.out.println("MAPPED " + trail.stats().mapped());
+                System.out.println("FAST " + trail.stats().fastPath());
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException e) {

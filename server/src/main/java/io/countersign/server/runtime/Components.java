@@ -88,8 +88,8 @@ public final class Components implements AutoCloseable {
                 .description("audit records rejected as invalid (over the size limit)").register(metrics);
         io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_fsyncs", a, t -> t.stats().fsyncs())
                 .description("journal fsyncs").register(metrics);
-        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_fast_path", a, t -> t.stats().mapped())
-                .description("audit records copied into mapped journal space on the statement's own thread").register(metrics);
+        io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_fast_path", a, t -> t.stats().fastPath())
+                .description("audit records written into the journal on the statement's own thread (no hand-off to the journal thread)").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("countersign_audit_records_pending", a, t -> t.stats().pending())
                 .description("audit records waiting for the journal thread or an fsync").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("countersign_audit_parquet_backlog", a, AuditTrail::parquetBacklog)
