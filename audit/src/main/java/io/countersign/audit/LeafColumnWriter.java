@@ -189,21 +189,9 @@ final class LeafColumnWriter {
         void close();
     }
 
-    private static final class PlainBinaries implements PageValues {
-        private final boolean statisticsEnabled;
-        private final PlainBuffer out = new PlainBuffer();
-
-        PlainBinaries(boolean statisticsEnabled) {
-            this.statisticsEnabled = statisticsEnabled;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len, Statistics<?> stats) {
-            out.writeBytes(b, off, len);
-            if (statisticsEnabled) {
-                stats.updateStats(Binary.fromReusedByteArray(b, off, len));
-            }
-        }
+    /** PLAIN pages held in one {@link PlainBuffer}; subclasses say how a value goes in. */
+    private abstract static class PlainBufferValues implements PageValues {
+        final PlainBuffer out = new PlainBuffer();
 
         public long bufferedSize() {
             return out.size();
@@ -226,33 +214,27 @@ final class LeafColumnWriter {
         }
     }
 
-    private static final class PlainLongs implements PageValues {
-        private final PlainBuffer out = new PlainBuffer();
+    private static final class PlainBinaries extends PlainBufferValues {
+        private final boolean statisticsEnabled;
 
+        PlainBinaries(boolean statisticsEnabled) {
+            this.statisticsEnabled = statisticsEnabled;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len, Statistics<?> stats) {
+            out.writeBytes(b, off, len);
+            if (statisticsEnabled) {
+                stats.updateStats(Binary.fromReusedByteArray(b, off, len));
+            }
+        }
+    }
+
+    private static final class PlainLongs extends PlainBufferValues {
         @Override
         public void write(long v, Statistics<?> stats) {
             out.writeLong(v);
             stats.updateStats(v);
-        }
-
-        public long bufferedSize() {
-            return out.size();
-        }
-
-        public BytesInput pageBytes(Statistics<?> stats) {
-            return out.bytes();
-        }
-
-        public Encoding pageEncoding() {
-            return Encoding.PLAIN;
-        }
-
-        public void pageWritten() {
-            out.reset();
-        }
-
-        public void close() {
-            out.close();
         }
     }
 
