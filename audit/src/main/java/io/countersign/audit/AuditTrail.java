@@ -657,6 +657,7 @@ public final class AuditTrail implements AutoCloseable {
      */
     private void forceUnsynced() throws IOException {
         long upTo;
+        long startedNanos;
         List<Pending> waiters;
         writeLock.lock();
         try {
@@ -664,6 +665,7 @@ public final class AuditTrail implements AutoCloseable {
                 return;
             }
             upTo = writtenSeq;
+            startedNanos = System.nanoTime(); // under the lock: whatever is written past upTo comes after this
             waiters = awaitingSync.isEmpty() ? List.of() : new ArrayList<>(awaitingSync);
             awaitingSync.clear();
         } finally {
@@ -684,6 +686,12 @@ public final class AuditTrail implements AutoCloseable {
         writeLock.lock();
         try {
             durableSeq = upTo; // the Parquet writer reads up to here from the journal
+            if (writtenSeq != durableSeq && config.fsync() instanceof FsyncPolicy.Bounded b) {
+                // Records written while the fsync ran were not first-unsynced when written, so none of them
+                // set a deadline; the stale one would make the next fsync immediate, and under steady load
+                // the journal would fsync back to back. They were all written after the fsync started.
+                syncDeadlineNanos = startedNanos + b.maxDelay().toNanos();
+            }
         } finally {
             writeLock.unlock();
         }
