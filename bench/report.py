@@ -149,17 +149,35 @@ def mysql_report(argv):
                "4 range selects, COMMIT (server-side prepared statements, as sysbench uses by default).\n")
     if os.environ.get("BENCH_NOTE"):
         out.append(f"**Note:** {os.environ['BENCH_NOTE']}\n")
-    out.append("| test | threads | direct TPS | Countersign TPS | CS/direct | direct lat ms | CS lat ms | CS queries/s | CS CPU µs/txn |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ratios = {}
+    haproxy = any(target == "haproxy" for (_, _, target) in runs)
+    if haproxy:
+        out.append(f"HAProxy {os.environ.get('BENCH_HAPROXY_VERSION', '')} in TCP mode ran in the same rounds as the reference "
+                   "relay: it copies bytes between two sockets and parses nothing, so what it loses against direct is the "
+                   "cost of one more hop on this machine, which every MySQL proxy pays (Debian packages no ProxySQL or "
+                   "MaxScale). CPU µs/txn is the proxy process's user+system time per transaction.\n")
+        out.append("| test | threads | direct TPS | HAProxy TPS | Countersign TPS | CS/direct | HAProxy/direct | CS/HAProxy | "
+                   "direct lat ms | CS lat ms | HAProxy CPU µs/txn | CS CPU µs/txn | CS/HAProxy CPU |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    else:
+        out.append("| test | threads | direct TPS | Countersign TPS | CS/direct | direct lat ms | CS lat ms | CS queries/s | CS CPU µs/txn |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios, relay_ratios = {}, {}
     for test, threads in sorted({(t, n) for (t, n, _) in runs}, key=lambda k: (k[0] != "oltp_point_select", k[1])):
         d, x = runs.get((test, threads, "direct"), []), runs.get((test, threads, "countersign"), [])
         dt, xt = med([r[0] for r in d]), med([r[0] for r in x])
         dl, xl = med([r[2] for r in d]), med([r[2] for r in x])
         xq, xc = med([r[1] for r in x]), med([r[3] for r in x])
         ratios[(test, threads)] = ratio(xt, dt)
-        out.append(f"| {test} | {threads} | {fmt(dt)} | {fmt(xt)} | {fmt(ratio(xt, dt), '.2f')} | {fmt(dl, '.2f')} | {fmt(xl, '.2f')} | "
-                   f"{fmt(xq)} | {fmt(xc, '.1f')} |")
+        if haproxy:
+            h = runs.get((test, threads, "haproxy"), [])
+            ht, hc = med([r[0] for r in h]), med([r[3] for r in h])
+            relay_ratios[(test, threads)] = ratio(ht, dt)
+            out.append(f"| {test} | {threads} | {fmt(dt)} | {fmt(ht)} | {fmt(xt)} | {fmt(ratio(xt, dt), '.2f')} | "
+                       f"{fmt(ratio(ht, dt), '.2f')} | {fmt(ratio(xt, ht), '.2f')} | {fmt(dl, '.2f')} | {fmt(xl, '.2f')} | "
+                       f"{fmt(hc, '.1f')} | {fmt(xc, '.1f')} | {fmt(ratio(xc, hc), '.2f')} |")
+        else:
+            out.append(f"| {test} | {threads} | {fmt(dt)} | {fmt(xt)} | {fmt(ratio(xt, dt), '.2f')} | {fmt(dl, '.2f')} | {fmt(xl, '.2f')} | "
+                       f"{fmt(xq)} | {fmt(xc, '.1f')} |")
     lr = defaultdict(list)
     for line in open(large):
         kind, target, rnd, mbps = line.rstrip("\n").split("\t")
@@ -182,7 +200,10 @@ def mysql_report(argv):
         return "n/a" if not vals else ("yes" if all(v >= target for v in vals) else "no")
 
     def show(test_threads):
-        return ", ".join(f"{fmt(ratios.get(k), '.2f')} ({k[0].removeprefix('oltp_')})" for k in test_threads if k in ratios)
+        text = ", ".join(f"{fmt(ratios.get(k), '.2f')} ({k[0].removeprefix('oltp_')})" for k in test_threads if k in ratios)
+        if relay_ratios:
+            text += "; HAProxy " + ", ".join(fmt(relay_ratios.get(k), '.2f') for k in test_threads if k in ratios)
+        return text
 
     one = [k for k in ratios if k[1] == 1]
     eight = [k for k in ratios if k[1] == 8]

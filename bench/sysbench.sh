@@ -27,6 +27,7 @@ if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; THREADS="1 8"; LARGE_ROW
 need=()
 command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 command -v mysql >/dev/null 2>&1 || need+=(mariadb-client)
+if [ "${BENCH_HAPROXY:-1}" = 1 ]; then command -v haproxy >/dev/null 2>&1 || need+=(haproxy); fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "bench: ${need[*]} missing; install with: sudo apt-get install ${need[*]}" >&2; exit 1; fi
   echo "bench: installing ${need[*]}" >&2
@@ -122,11 +123,40 @@ if [ -n "$loops" ]; then
 fi
 cs_pid=$(pgrep -f "countersign-mysql.yaml" | while read -r p; do [ "$(cat /proc/$p/comm)" = java ] && echo "$p"; done | head -1)
 
+# --- HAProxy in TCP mode: a byte relay in C that parses nothing, the floor for any proxy's cost on this machine ---
+# MySQL has no PgBouncer in Debian (ProxySQL and MaxScale are not packaged), so the reference relay is HAProxy:
+# whatever it loses against direct, every proxy that keeps MySQL's one-command-at-a-time exchange loses too.
+if [ "${BENCH_HAPROXY:-1}" = 1 ]; then
+  haproxy_port=$(free_port)
+  cat > "$work/haproxy.cfg" <<CFG
+global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+listen mysql
+  bind 127.0.0.1:$haproxy_port
+  option tcp-smart-accept
+  option tcp-smart-connect
+  server db $MYHOST:$MYPORT
+CFG
+  haproxy -f "$work/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
+  haproxy_pid=$!; pids+=("$haproxy_pid")
+  for _ in $(seq 50); do mysql -h 127.0.0.1 -P "$haproxy_port" -u "$BENCH_USER" -p"$BENCH_PW" --protocol=tcp -N -B "$DB" -e "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+  export BENCH_HAPROXY_VERSION=$(haproxy -v 2>/dev/null | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p' | head -1)
+fi
+
 # target name -> "host port user password pid"
 declare -A T
 T[direct]="$MYHOST $MYPORT $BENCH_USER $BENCH_PW -"
 T[countersign]="127.0.0.1 $cs_port bench-agent bench-agent-pw $cs_pid"
 TARGETS="direct countersign"
+if [ -n "${haproxy_pid:-}" ]; then
+  T[haproxy]="127.0.0.1 $haproxy_port $BENCH_USER $BENCH_PW $haproxy_pid"
+  TARGETS="direct haproxy countersign"
+fi
 
 results="$work/results.tsv"   # test target threads round tps qps latency_ms cpu_us_per_txn
 : > "$results"
@@ -177,7 +207,7 @@ jdbc_jar=$(ls "$root"/server/target/lib/mariadb-java-client-*.jar | head -1)
 rss_before=$(rss_kib "$cs_pid" VmRSS)
 hwm_before=$(rss_kib "$cs_pid" VmHWM)
 for round in $(seq "$ROUNDS"); do
-  for target in $TARGETS; do
+  for target in direct countersign; do
     read -r host port user pw pid <<<"${T[$target]}"
     start=$(date +%s.%N)
     bytes=$(mysql -h "$host" -P "$port" -u "$user" -p"$pw" --protocol=tcp --quick -N -B "$DB" -e "$big_sql" | wc -c)
