@@ -129,11 +129,16 @@ TARGETS="direct pgbouncer countersign"
 if [ "${BENCH_WITH_AUDIT:-1}" = 1 ]; then
   start_countersign audited true
   TARGETS="$TARGETS countersign-audit"
+  # The reference for the audit's cost: PostgreSQL's own statement log (a text line per statement, no fsync,
+  # no hash chain, no Parquet), direct, in the same rounds; select-only only. Its lines go to the cluster's
+  # log file, emptied after every run so a long bench does not fill the disk.
+  if [ "${BENCH_USE_EXISTING:-0}" != 1 ]; then TARGETS="$TARGETS direct-logged"; fi
 fi
 
 # target name -> "host port user password pid"
 declare -A T
 T[direct]="$PGHOST_DIRECT $PGPORT_DIRECT $PGUSER_DIRECT - -"
+T[direct-logged]="$PGHOST_DIRECT $PGPORT_DIRECT $PGUSER_DIRECT - -"
 T[pgbouncer]="127.0.0.1 $bouncer_port $PGUSER_DIRECT - $bouncer_pid"
 T[countersign]="127.0.0.1 $cs_port bench-agent bench-agent-pw $cs_pid"
 T[countersign-audit]="127.0.0.1 ${cs_port_audited:-0} bench-agent bench-agent-pw ${cs_pid_audited:--}"
@@ -161,9 +166,15 @@ run_pgbench() { # target script mode clients round
   read -r host port user pw pid <<<"${T[$target]}"
   local sflag=""; [ "$script" = select-only ] && sflag="-S"
   local threads=$(( clients < 2 ? 1 : 2 ))
+  local options=""
+  if [ "$target" = direct-logged ]; then
+    [ "$script" = select-only ] || return 0
+    options="-c log_statement=all"
+  fi
   local cpu0=0; [ "$pid" != - ] && cpu0=$(cpu_seconds "$pid")
   local out
-  out=$(PGPASSWORD=$([ "$pw" = - ] || echo "$pw") pgbench -n $sflag -M "$mode" -c "$clients" -j "$threads" -T "$DURATION" -h "$host" -p "$port" -U "$user" "$DB" 2>&1) || { echo "$out" >&2; return 1; }
+  out=$(PGOPTIONS="$options" PGPASSWORD=$([ "$pw" = - ] || echo "$pw") pgbench -n $sflag -M "$mode" -c "$clients" -j "$threads" -T "$DURATION" -h "$host" -p "$port" -U "$user" "$DB" 2>&1) || { echo "$out" >&2; return 1; }
+  if [ "$target" = direct-logged ]; then : > "$work/pg/log"; fi
   local tps lat txns cpu_us=nan
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")

@@ -98,9 +98,12 @@ def pg_report(argv):
             bl = backlogs.get((s, m, c), [])
             left = med([b[0] for b in bl]) if bl else None
             drain = med([b[1] for b in bl]) if bl else None
+            lg = med([r[0] for r in runs.get((s, m, c, "direct-logged"), [])])
+            log_cost = None if not dt or lg is None else (1 - lg / dt) * 100
             audit_rows.append(f"| {s} | {m} | {c} | {fmt(xt)} | {fmt(at)} | {fmt(None if cost is None else cost * 100, '.1f')}% | "
                               f"{fmt(None if at is None else at * per_txn)} | {fmt(xc, '.1f')} | {fmt(ac, '.1f')} | "
-                              f"{fmt(left)} | {fmt(drain, '.2f')} |")
+                              f"{fmt(left)} | {fmt(drain, '.2f')} | {fmt(lg)} | "
+                              f"{'n/a' if log_cost is None else fmt(log_cost, '.1f') + '%'} |")
 
     if audit_rows:
         out.append("\n## Audit on vs off\n")
@@ -108,9 +111,12 @@ def pg_report(argv):
                    "Audited statements/s counts every statement the audit recorded (TPC-B-like: 7 per transaction). "
                    "The Parquet writer runs at idle CPU priority: *backlog* is how many durable records still waited for "
                    "Parquet when the run ended (medians), *caught up* how long it then took to reach zero; the bench waits "
-                   "for that before the next target runs. The CPU columns count the run only, so conversion left for after it shows as backlog, not as CPU.\n")
-        out.append("| script | mode | clients | CS TPS, audit off | CS TPS, audit on | audit cost | audited statements/s | CS CPU µs/txn off | on | backlog | caught up s |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                   "for that before the next target runs. The CPU columns count the run only, so conversion left for after it shows as backlog, not as CPU. "
+                   "The last two columns are the reference, in the same rounds: pgbench straight to PostgreSQL with its own statement log on "
+                   "(`log_statement = 'all'`: a text line per statement to the server's log file, no fsync, no hash chain, no Parquet), "
+                   "and what that log costs PostgreSQL against the direct column above (select-only only).\n")
+        out.append("| script | mode | clients | CS TPS, audit off | CS TPS, audit on | audit cost | audited statements/s | CS CPU µs/txn off | on | backlog | caught up s | direct TPS, PostgreSQL logging every statement | its cost |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         out.extend(audit_rows)
 
     lr = defaultdict(list)
