@@ -106,8 +106,19 @@ public final class AuditTrail implements AutoCloseable {
     private final long chunkBytes;
     /** The fast path asked the journal thread for more room and it has not answered yet. */
     private boolean fillRequested;
+    /**
+     * Where the fast path puts frames when the trail has shared memory to stage them in (null: it writes
+     * them into the journal file itself). Frames in the ring are acknowledged and outlive a crash of this
+     * process; the journal thread moves them into the journal before every fsync and before any queued record.
+     */
+    private StagingRing ring;
+    /** The ring is half full and the journal thread was woken to drain it. */
+    private boolean drainRequested;
 
     // journal-thread state
+    /** With a ring: the chain after the journal file's last frame, where a segment roll continues from. */
+    private long journalNextSeq;
+    private byte[] journalHash;
     private final ArrayDeque<Pending> retry = new ArrayDeque<>();
     private boolean stopping;
     private long repairPosition = -1;
@@ -140,6 +151,9 @@ public final class AuditTrail implements AutoCloseable {
             byte[] fallbackHash = newest == null ? Hashes.genesis(config.instanceId()) : Hashes.unhex(newest.lastHash());
             Journal.Scan scan = Journal.scan(config.journalDir(), fallbackNext, fallbackHash, true);
             notes.addAll(scan.notes());
+            if (recoverStaged(config, scan, notes)) {
+                scan = Journal.scan(config.journalDir(), fallbackNext, fallbackHash, true);
+            }
             nextSeq = scan.nextSeq();
             lastHash = scan.lastHash();
             durableSeq = nextSeq - 1;
@@ -172,6 +186,17 @@ public final class AuditTrail implements AutoCloseable {
         for (String n : recovery.notes()) {
             log.warn("audit recovery in {}: {}", dir, n);
         }
+        journalNextSeq = nextSeq;
+        journalHash = lastHash;
+        if (config.stagingFile() != null) {
+            try {
+                ring = StagingRing.create(config.stagingFile(), config.staging().bytes(), nextSeq);
+            } catch (IOException | RuntimeException e) {
+                // Not fatal: without the ring each record is written into the journal file by its caller.
+                log.warn("audit: no staging ring in {} ({}); records are written straight into the journal", config.staging().directory(),
+                        e.toString());
+            }
+        }
         tail = new JournalTail(config.journalDir(), sink.fedThrough());
         parquetFed = sink.fedThrough();
         journalThread = Thread.ofPlatform().name("countersign-audit-journal").daemon().unstarted(this::journalLoop);
@@ -191,6 +216,30 @@ public final class AuditTrail implements AutoCloseable {
      */
     public static AuditTrail open(AuditConfig config) throws IOException {
         return new AuditTrail(config);
+    }
+
+    /**
+     * Copies into the journal the acknowledged records a crashed run left in its staging ring and not yet
+     * in the journal. True when it wrote any (the caller scans the journal again).
+     */
+    private static boolean recoverStaged(AuditConfig config, Journal.Scan scan, List<String> notes) throws IOException {
+        Path file = config.stagingFile();
+        if (file == null) {
+            return false;
+        }
+        StagingRing.Recovered staged = StagingRing.recover(file, scan.nextSeq(), scan.lastHash());
+        notes.addAll(staged.notes());
+        if (staged.records().isEmpty()) {
+            return false;
+        }
+        try (Journal j = Journal.openForAppend(config.journalDir(), config.journalSegmentBytes(), scan.nextSeq(), scan.lastHash())) {
+            for (byte[] canonical : staged.records()) {
+                j.write(canonical);
+            }
+            j.flushFrames();
+            j.force();
+        }
+        return true;
     }
 
     public AuditConfig config() {
@@ -265,7 +314,7 @@ public final class AuditTrail implements AutoCloseable {
             rejected.incrementAndGet();
             return CompletableFuture.failedFuture(new IllegalArgumentException(oversized(length)));
         }
-        if (!journal.appendInRoom(encoder.buffer(), length)) {
+        if (ring != null ? !ring.put(encoder.buffer(), length) : !journal.appendInRoom(encoder.buffer(), length)) {
             return null;
         }
         digest.update(encoder.buffer(), 0, length);
@@ -277,7 +326,12 @@ public final class AuditTrail implements AutoCloseable {
         nextSeq++;
         lastHash = hash;
         boolean wake = false;
-        if (!fillRequested && journal.roomLow(chunkBytes)) {
+        if (ring != null) {
+            if (!drainRequested && ring.halfFull()) {
+                drainRequested = true; // drain before the ring runs out, not only when the fsync is due
+                wake = true;
+            }
+        } else if (!fillRequested && journal.roomLow(chunkBytes)) {
             fillRequested = true; // fill the next stretch before this one runs out
             wake = true;
         }
@@ -402,6 +456,7 @@ public final class AuditTrail implements AutoCloseable {
                 if (journalFailure != null) {
                     if (config.failureMode() == FailureMode.FAIL_CLOSED) {
                         failQueued(refusal());
+                        failAwaitingSync(refusal());
                     }
                     if (stopping) {
                         break; // closing while storage fails: what is not written is failed below, never acknowledged
@@ -439,6 +494,7 @@ public final class AuditTrail implements AutoCloseable {
                 if (!batch.isEmpty()) {
                     writeBatch(batch);
                 }
+                drainIfRequested();
                 syncIfDue(stopping);
                 if (stopping && batch.isEmpty() && queue.isEmpty() && retry.isEmpty() && nothingUnsynced()) {
                     break;
@@ -546,6 +602,7 @@ public final class AuditTrail implements AutoCloseable {
         long startPos = -1;
         int settledNow = 0;
         try {
+            drainRing(); // the ring's frames come before these records in the chain
             if (journal.position() >= config.journalSegmentBytes()) {
                 forceUnsynced();
                 journal.rollIfFull(nextSeq, lastHash);
@@ -581,6 +638,8 @@ public final class AuditTrail implements AutoCloseable {
                 return;
             }
             journal.flushFrames();
+            journalNextSeq = nextSeq;
+            journalHash = lastHash;
             writeLock.lock();
             try {
                 if (writtenSeq == durableSeq) {
@@ -672,6 +731,7 @@ public final class AuditTrail implements AutoCloseable {
             writeLock.unlock();
         }
         try {
+            drainRing(); // everything up to upTo into the journal file first
             journal.force();
         } catch (IOException | RuntimeException e) {
             writeLock.lock();
@@ -698,6 +758,82 @@ public final class AuditTrail implements AutoCloseable {
         for (Pending p : waiters) {
             complete(p);
         }
+        if (ring != null && journal.position() >= config.journalSegmentBytes()) {
+            // Callers never write the journal file while a ring stages their frames, so the segment can
+            // roll here, after the last drained frame, without stopping them.
+            journal.rollIfFull(journalNextSeq, journalHash);
+        }
+    }
+
+    /** Drains the ring when the fast path found it half full. */
+    private void drainIfRequested() {
+        if (ring == null || journalFailure != null) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            if (!drainRequested) {
+                return;
+            }
+        } finally {
+            writeLock.unlock();
+        }
+        try {
+            drainRing();
+        } catch (IOException | RuntimeException e) {
+            journalFailure = "journal write to " + config.journalDir() + " failed: " + e.getMessage();
+            log.error("audit journal write failed; the staged records stay in {} until it works again", ring.path(), e);
+            updateHealth();
+        }
+    }
+
+    /**
+     * Moves the ring's frames into the journal file with one positional write (two when the ring wrapped),
+     * straight from the shared memory. Journal thread. The frames stay in the ring until the write
+     * succeeded; a failed write is cut off the journal again and the frames are tried again later.
+     */
+    private void drainRing() throws IOException {
+        if (ring == null) {
+            return;
+        }
+        StagingRing.Span span;
+        long next;
+        byte[] head;
+        writeLock.lock();
+        try {
+            drainRequested = false;
+            span = ring.undrained();
+            if (span == null) {
+                return;
+            }
+            // The ring's newest frame is the chain's newest record: nothing else is written while it holds any.
+            next = nextSeq;
+            head = lastHash;
+        } finally {
+            writeLock.unlock();
+        }
+        long start = journal.position();
+        try {
+            journal.writeFramed(ring.view(span.from(), span.to()));
+            if (span.wrappedTo() >= 0) {
+                journal.writeFramed(ring.view(StagingRing.HEADER, span.wrappedTo()));
+            }
+        } catch (IOException | RuntimeException e) {
+            try {
+                journal.truncateTo(start);
+            } catch (IOException | RuntimeException t) {
+                repairPosition = start;
+            }
+            throw e;
+        }
+        writeLock.lock();
+        try {
+            ring.drained(span, next);
+        } finally {
+            writeLock.unlock();
+        }
+        journalNextSeq = next;
+        journalHash = head;
     }
 
     /** Waits the retry interval, then checks whether the journal can write again. True when still failing. */
@@ -760,6 +896,28 @@ public final class AuditTrail implements AutoCloseable {
             }
         }
         settled(n);
+    }
+
+    /**
+     * Fail-closed while the journal fails: per-statement records waiting for an fsync are not acknowledged
+     * after all. A record already in the staging ring still reaches the journal when it works again: the
+     * statement did run, and the trail says so, while its agent was told the outcome is unknown.
+     */
+    private void failAwaitingSync(String why) {
+        List<Pending> waiting;
+        writeLock.lock();
+        try {
+            if (awaitingSync.isEmpty()) {
+                return;
+            }
+            waiting = new ArrayList<>(awaitingSync);
+            awaitingSync.clear();
+        } finally {
+            writeLock.unlock();
+        }
+        for (Pending p : waiting) {
+            fail(p, why);
+        }
     }
 
     private void rejectRecord(Pending p, String why) {
@@ -953,6 +1111,30 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    /** After the journal thread: removes a drained ring, keeps one the journal could not take for the next start. */
+    private void closeRing() {
+        if (ring == null) {
+            return;
+        }
+        int left;
+        writeLock.lock();
+        try {
+            left = ring.undrainedBytes();
+        } finally {
+            writeLock.unlock();
+        }
+        if (left > 0) {
+            log.error("audit closing with {} bytes of acknowledged records still in {}, because the journal in {} could not take them;"
+                    + " the next start on this machine writes them into the journal (a reboot before that loses them)",
+                    left, ring.path(), config.journalDir());
+        }
+        try {
+            ring.close(left == 0);
+        } catch (IOException e) {
+            log.warn("audit: could not close the staging ring {}: {}", ring.path(), e.toString());
+        }
+    }
+
     /**
      * Writes everything queued, fsyncs, commits all open Parquet files, trims the journal and releases the
      * directory. Appends after close fail.
@@ -971,6 +1153,7 @@ public final class AuditTrail implements AutoCloseable {
         queue.offer(STOP);
         try {
             journalThread.join();
+            closeRing();
             LockSupport.unpark(parquetThread);
             LockSupport.unpark(catchUpThread);
             parquetThread.join();

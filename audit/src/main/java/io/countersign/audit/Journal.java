@@ -285,6 +285,14 @@ final class Journal implements AutoCloseable {
         frame.putInt(length).putInt(checksum).put(canonical, 0, length);
     }
 
+    /** Writes frames already in journal form (a batch from the staging ring) at the current position; not yet forced. */
+    void writeFramed(ByteBuffer frames) throws IOException {
+        if (frame.position() != 0) {
+            flushFrames();
+        }
+        writeFully(frames);
+    }
+
     /** Pushes buffered frames to the file (the OS page cache). */
     void flushFrames() throws IOException {
         frame.flip();
