@@ -18,6 +18,9 @@ import java.time.Duration;
  * @param enabled     false turns the audit off (default true)
  * @param rollSeconds a Parquet file is closed (and readable) at the latest this long after its first record (default 300)
  * @param retentionDays partitions older than this many days are deleted once a day, recorded in the chain (default: keep all)
+ * @param stagingDir  where acknowledged records wait for the journal thread, a directory on a memory file system
+ *                    (default {@code /dev/shm} where it is writable), or {@code none} to write each record into
+ *                    the journal file on the statement's own thread (audit/README.md, "Durability")
  */
 public record AuditSettings(
         String directory,
@@ -26,9 +29,10 @@ public record AuditSettings(
         @JsonProperty("failure-mode") String failureMode,
         Boolean enabled,
         @JsonProperty("roll-seconds") Integer rollSeconds,
-        @JsonProperty("retention-days") Integer retentionDays) implements ConfigSection {
+        @JsonProperty("retention-days") Integer retentionDays,
+        @JsonProperty("staging-dir") String stagingDir) implements ConfigSection {
 
-    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null, null, null);
+    public static final AuditSettings DEFAULT = new AuditSettings(null, null, null, null, null, null, null, null);
 
     public AuditSettings {
         fsync = fsync == null ? "per-statement" : fsync;
@@ -43,8 +47,11 @@ public record AuditSettings(
         FsyncPolicy policy = fsync.equals("bounded") ? new FsyncPolicy.Bounded(Duration.ofMillis(fsyncBoundMs)) : FsyncPolicy.perStatement();
         FailureMode mode = failureMode.equals("fail-open") ? FailureMode.FAIL_OPEN : FailureMode.FAIL_CLOSED;
         AuditConfig defaults = AuditConfig.defaults(dir, instanceId);
+        AuditConfig.Staging staging = stagingDir == null ? defaults.staging()
+                : stagingDir.equals("none") ? null : new AuditConfig.Staging(Path.of(stagingDir), AuditConfig.Staging.DEFAULT_BYTES);
         return defaults.withFsync(policy).withFailureMode(mode)
-                .withParquetRoll(defaults.parquetRollBytes(), Duration.ofSeconds(rollSeconds));
+                .withParquetRoll(defaults.parquetRollBytes(), Duration.ofSeconds(rollSeconds))
+                .withStaging(staging);
     }
 
     @Override
@@ -60,6 +67,16 @@ public record AuditSettings(
         }
         if (rollSeconds < 1) {
             problems.add(Problems.join(at, "roll-seconds"), rollSeconds + " is too small; expected seconds, at least 1");
+        }
+        if (stagingDir != null && !stagingDir.equals("none")) {
+            Path p = Path.of(stagingDir);
+            if (!p.isAbsolute()) {
+                problems.add(Problems.join(at, "staging-dir"), "'" + stagingDir + "' is not an absolute path; give a directory on a memory"
+                        + " file system such as /dev/shm, or none");
+            } else if (!java.nio.file.Files.isDirectory(p) || !java.nio.file.Files.isWritable(p)) {
+                problems.add(Problems.join(at, "staging-dir"), stagingDir + " is not a writable directory; create it (on a memory file"
+                        + " system such as /dev/shm) or say none");
+            }
         }
         if (!failureMode.equals("fail-closed") && !failureMode.equals("fail-open")) {
             problems.add(Problems.join(at, "failure-mode"), "'" + failureMode + "' is not a failure mode; expected fail-closed or fail-open");

@@ -205,7 +205,7 @@ public final class Demo implements AutoCloseable {
                 null,
                 new ApprovalsConfig(null, "demo", admin == 0 ? null : "http://127.0.0.1:" + admin + "/console/", null, reviewers),
                 // short rolls so that reports and DuckDB see a statement within seconds
-                new AuditSettings(null, null, null, null, null, 5, null),
+                new AuditSettings(null, null, null, null, null, 5, null, null),
                 new io.countersign.server.config.TrackingConfig(null, null, null, new io.countersign.server.config.SqlEndpointConfig(
                         true, null, List.of(new io.countersign.server.config.AnalystConfig(ANALYST, ANALYST_PASSWORD, null)), null, null)),
                 null, null);

@@ -126,6 +126,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void auditStagingDirIsShmByDefaultNoneOrAnAbsoluteWritableDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        java.nio.file.Path auditDir = tmp.resolve("audit");
+        assertThat(parse(VALID, Map.of("SHOP_PW", "x")).audit().toAuditConfig(auditDir, "n1").staging())
+                .isEqualTo(io.countersign.audit.AuditConfig.Staging.shmIfAvailable());
+        assertThat(parse(VALID + "audit:\n  staging-dir: none\n", Map.of("SHOP_PW", "x")).audit().toAuditConfig(auditDir, "n1").staging())
+                .isNull();
+        assertThat(parse(VALID + "audit:\n  staging-dir: " + tmp + "\n", Map.of("SHOP_PW", "x")).audit().toAuditConfig(auditDir, "n1")
+                .staging().directory()).isEqualTo(tmp);
+        assertThat(failure(VALID + "audit:\n  staging-dir: shm\n", Map.of("SHOP_PW", "x")).getMessage())
+                .contains("audit.staging-dir: 'shm' is not an absolute path");
+        assertThat(failure(VALID + "audit:\n  staging-dir: " + tmp.resolve("missing") + "\n", Map.of("SHOP_PW", "x")).getMessage())
+                .contains("is not a writable directory");
+    }
+
+    @Test
     void unknownTopLevelKeyListsTheKnownOnes() {
         ConfigException e = failure(VALID + "polcy:\n  x: 1\n");
         assertThat(e.getMessage()).isEqualTo("test.yaml: polcy: unknown key 'polcy'; expected one of: admin, agents, analysis, approvals, audit, backends, data-dir, identity, listeners, policy, slack, teams, tracking");
