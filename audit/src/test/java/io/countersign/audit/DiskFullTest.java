@@ -166,6 +166,7 @@ class DiskFullTest {
     void closingWhileTheDiskIsStillFullReturnsFailsTheUnwrittenAndKeepsTheAcknowledged() throws Exception {
         Set<String> acked = new HashSet<>();
         List<CompletableFuture<Void>> waiting = new ArrayList<>();
+        List<Integer> waitingIds = new ArrayList<>();
         AuditTrail trail = AuditTrail.open(config(FailureMode.FAIL_OPEN));
         int i = 0;
         while (trail.health().ok() && i < 5000) {
@@ -175,17 +176,26 @@ class DiskFullTest {
                 acked.add("disk-" + i);
             } catch (java.util.concurrent.TimeoutException stillWaiting) {
                 waiting.add(f);
+                waitingIds.add(i);
             }
             i++;
         }
         assertThat(trail.health().ok()).isFalse();
         waiting.add(trail.append(big(i)));
+        waitingIds.add(i);
         long start = System.nanoTime();
         trail.close();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
-        for (CompletableFuture<Void> f : waiting) {
-            assertThat(f).isCompletedExceptionally();
-            assertThat(f.handle((v, e) -> e.getMessage()).get()).contains("closed before this record was written");
+        for (int w = 0; w < waiting.size(); w++) {
+            CompletableFuture<Void> f = waiting.get(w);
+            assertThat(f).as("nothing is left waiting after close").isDone();
+            if (f.isCompletedExceptionally()) {
+                assertThat(f.handle((v, e) -> e.getMessage()).get()).contains("closed before this record was written");
+            } else {
+                // The Parquet writer can free journal space while the trail closes, and close() writes what it
+                // can then: acknowledged late, and then it must be in the trail like any other.
+                acked.add("disk-" + waitingIds.get(w));
+            }
         }
         Files.delete(filler);
         try (AuditTrail reopened = AuditTrail.open(config(FailureMode.FAIL_OPEN))) {
