@@ -190,7 +190,7 @@ public final class AuditTrail implements AutoCloseable {
         journalHash = lastHash;
         if (config.stagingFile() != null) {
             try {
-                ring = StagingRing.create(config.stagingFile(), config.staging().bytes(), nextSeq);
+                ring = StagingRing.create(config.stagingFile(), config.staging().bytes(), nextSeq, Files.getOwner(dir));
             } catch (IOException | RuntimeException e) {
                 // Not fatal: without the ring each record is written into the journal file by its caller.
                 log.warn("audit: no staging ring in {} ({}); records are written straight into the journal", config.staging().directory(),
@@ -227,7 +227,7 @@ public final class AuditTrail implements AutoCloseable {
         if (file == null) {
             return false;
         }
-        StagingRing.Recovered staged = StagingRing.recover(file, scan.nextSeq(), scan.lastHash());
+        StagingRing.Recovered staged = StagingRing.recover(file, scan.nextSeq(), scan.lastHash(), Files.getOwner(config.directory()));
         notes.addAll(staged.notes());
         if (staged.records().isEmpty()) {
             return false;

@@ -59,6 +59,24 @@ final class StagingRing implements AutoCloseable {
     /** While the writer is a lap ahead (writeAt < readAt): where the older lap's frames end. */
     private int lapEnd = -1;
 
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+
+    private static boolean posix(Path p) {
+        return p.getFileSystem().supportedFileAttributeViews().contains("posix");
+    }
+
+    private static void checkOwner(Path path, java.nio.file.attribute.UserPrincipal owner) throws IOException {
+        if (owner == null) {
+            return;
+        }
+        java.nio.file.attribute.UserPrincipal actual = Files.getOwner(path, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (!actual.equals(owner)) {
+            throw new IOException("the audit staging file " + path + " belongs to " + actual.getName() + ", not to " + owner.getName()
+                    + " who owns the audit directory; remove it, or set audit.staging-dir to a directory only Countersign can write");
+        }
+    }
+
     private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int capacity) {
         this.path = path;
         this.channel = channel;
@@ -69,16 +87,28 @@ final class StagingRing implements AutoCloseable {
     /**
      * Creates (or resets) the ring file with {@code capacity} bytes, all touched now so that no later copy
      * into it has to allocate a page, and records that the first frame to come is {@code nextSeq}.
+     *
+     * <p>The ring holds SQL text and parameters and usually lives in a directory every local user can write
+     * to, so it is opened without following a symbolic link, readable by its owner only, and refused
+     * unless that owner is {@code owner} (whoever owns the audit directory).
      */
-    static StagingRing create(Path path, int capacity, long nextSeq) throws IOException {
+    static StagingRing create(Path path, int capacity, long nextSeq, java.nio.file.attribute.UserPrincipal owner) throws IOException {
         if (capacity < HEADER + 4096) {
             throw new IllegalArgumentException("audit staging ring of " + capacity + " bytes is too small; use at least "
                     + (HEADER + 4096));
         }
         Files.createDirectories(path.getParent());
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        java.util.Set<java.nio.file.OpenOption> options = java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        FileChannel ch = posix(path)
+                ? FileChannel.open(path, options, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_ONLY))
+                : FileChannel.open(path, options);
         try {
+            if (posix(path)) {
+                checkOwner(path, owner);
+                Files.setPosixFilePermissions(path, OWNER_ONLY); // a file left from before may have had others
+            }
+            ch.truncate(0);
             MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity);
             for (int i = 0; i < capacity; i += 4096) {
                 m.put(i, (byte) 0); // allocate every page of the memory file system now, not on an event loop
@@ -92,7 +122,11 @@ final class StagingRing implements AutoCloseable {
             return r;
         } catch (IOException | RuntimeException e) {
             ch.close();
-            Files.deleteIfExists(path);
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // someone else's file in a shared directory: not ours to remove; the error above says so
+            }
             throw e;
         }
     }
@@ -195,10 +229,16 @@ final class StagingRing implements AutoCloseable {
      * {@code nextSeq}/{@code lastHash}, the journal's own end. Frames the journal already has are skipped;
      * anything else (a torn last copy, an older lap's leftovers) ends the walk.
      */
-    static Recovered recover(Path path, long nextSeq, byte[] lastHash) throws IOException {
+    static Recovered recover(Path path, long nextSeq, byte[] lastHash, java.nio.file.attribute.UserPrincipal owner) throws IOException {
         List<byte[]> out = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        if (!Files.isRegularFile(path)) {
+        if (!Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return new Recovered(out, notes);
+        }
+        try {
+            checkOwner(path, owner);
+        } catch (IOException e) {
+            notes.add("ignored: " + e.getMessage());
             return new Recovered(out, notes);
         }
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(path));

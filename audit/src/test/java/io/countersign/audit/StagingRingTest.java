@@ -78,7 +78,7 @@ class StagingRingTest {
         chain(400);
         List<byte[]> drained = new ArrayList<>();
         int refusals = 0;
-        try (StagingRing ring = StagingRing.create(dir.resolve("a.ring"), 8192, 1)) {
+        try (StagingRing ring = StagingRing.create(dir.resolve("a.ring"), 8192, 1, null)) {
             int next = 0;
             while (next < records.size()) {
                 byte[] r = records.get(next);
@@ -107,7 +107,7 @@ class StagingRingTest {
         chain(60);
         Path file = dir.resolve("b.ring");
         int journalled = 0;
-        try (StagingRing ring = StagingRing.create(file, 8192, 1)) {
+        try (StagingRing ring = StagingRing.create(file, 8192, 1, null)) {
             // several laps: the journal takes everything but the last 10 records, which stay staged
             for (int i = 0; i < 50; i++) {
                 while (!ring.put(records.get(i), records.get(i).length)) {
@@ -122,7 +122,7 @@ class StagingRingTest {
         }
         assertThat(journalled).isEqualTo(50);
 
-        StagingRing.Recovered r = StagingRing.recover(file, 51, hashes.get(49));
+        StagingRing.Recovered r = StagingRing.recover(file, 51, hashes.get(49), null);
         assertThat(r.records()).hasSize(10);
         for (int i = 0; i < 10; i++) {
             assertThat(r.records().get(i)).isEqualTo(records.get(50 + i));
@@ -130,23 +130,45 @@ class StagingRingTest {
         assertThat(r.notes()).anySatisfy(n -> assertThat(n).contains("recovered 10 acknowledged record(s)"));
 
         // killed after a batch reached the journal but before the ring's header said so: no duplicates
-        assertThat(StagingRing.recover(file, 54, hashes.get(52)).records()).hasSize(7)
+        assertThat(StagingRing.recover(file, 54, hashes.get(52), null).records()).hasSize(7)
                 .first().isEqualTo(records.get(53));
         // a journal that does not end where the ring continues (moved, restored from elsewhere): nothing is taken
-        StagingRing.Recovered foreign = StagingRing.recover(file, 51, hashes.get(10));
+        StagingRing.Recovered foreign = StagingRing.recover(file, 51, hashes.get(10), null);
         assertThat(foreign.records()).isEmpty();
         assertThat(foreign.notes()).anySatisfy(n -> assertThat(n).contains("does not continue the journal"));
 
         // a torn copy of the last frame (its CRC fails) ends the walk before it
         corruptLastByteOfFrame(file, records.get(59));
-        assertThat(StagingRing.recover(file, 51, hashes.get(49)).records()).hasSize(9);
+        assertThat(StagingRing.recover(file, 51, hashes.get(49), null).records()).hasSize(9);
+    }
+
+    @Test
+    void theRingIsItsOwnersAloneAndNeverFollowsALinkOrTakesAnotherUsersFile() throws Exception {
+        Path file = dir.resolve("d.ring");
+        java.nio.file.attribute.UserPrincipal me = java.nio.file.Files.getOwner(dir);
+        try (StagingRing ring = StagingRing.create(file, 8192, 1, me)) {
+            assertThat(java.nio.file.Files.getPosixFilePermissions(file))
+                    .as("SQL text and parameters: readable by the owner only")
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        Path victim = dir.resolve("victim");
+        java.nio.file.Files.writeString(victim, "keep me");
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("e.ring"), victim);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingRing.create(link, 8192, 1, me)).isInstanceOf(java.io.IOException.class);
+        assertThat(java.nio.file.Files.readString(victim)).as("a link planted at the ring's name is not followed").isEqualTo("keep me");
+
+        java.nio.file.attribute.UserPrincipal nobody = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingRing.create(dir.resolve("f.ring"), 8192, 1, nobody))
+                .hasMessageContaining("belongs to").hasMessageContaining("staging-dir");
+        assertThat(StagingRing.recover(file, 1, Hashes.genesis("x"), nobody).notes())
+                .anySatisfy(n -> assertThat(n).startsWith("ignored: ").contains("belongs to"));
     }
 
     @Test
     void aFileThatIsNoRingIsIgnoredWithANote() throws Exception {
         Path file = dir.resolve("c.ring");
         java.nio.file.Files.write(file, new byte[8192]);
-        StagingRing.Recovered r = StagingRing.recover(file, 1, Hashes.genesis("x"));
+        StagingRing.Recovered r = StagingRing.recover(file, 1, Hashes.genesis("x"), null);
         assertThat(r.records()).isEmpty();
         assertThat(r.notes()).anySatisfy(n -> assertThat(n).contains("not a staging ring"));
     }
