@@ -109,9 +109,16 @@ final class StagingRing implements AutoCloseable {
                 Files.setPosixFilePermissions(path, OWNER_ONLY); // a file left from before may have had others
             }
             ch.truncate(0);
+            // Allocate every page with writes first: on a full memory file system a write fails with an
+            // error, while a store into a mapped page that cannot be allocated kills the thread (SIGBUS).
+            ByteBuffer zeros = ByteBuffer.allocateDirect(64 * 1024);
+            for (long at = 0; at < capacity; ) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), capacity - at));
+                at += ch.write(zeros, at);
+            }
             MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity);
             for (int i = 0; i < capacity; i += 4096) {
-                m.put(i, (byte) 0); // allocate every page of the memory file system now, not on an event loop
+                m.put(i, (byte) 0); // map every page now, so no copy on an event loop takes a page fault
             }
             m.putLong(0, MAGIC);
             m.putLong(AT_CAPACITY, capacity);

@@ -162,6 +162,21 @@ class DiskFullTest {
     }
 
 
+    /** A staging ring that does not fit its memory file system: the trail opens without it and still works. */
+    @Test
+    void aRingThatDoesNotFitItsMemoryFileSystemIsLeftOutNotFatal() throws Exception {
+        Path staging = mnt.resolve("shm");
+        Files.createDirectories(staging);
+        AuditConfig cfg = AuditConfig.defaults(tmp.resolve("audit-on-disk"), "disk-node")
+                .withStaging(new AuditConfig.Staging(staging, 4 << 20)); // 4 MiB into the 300 KiB left
+        try (AuditTrail trail = AuditTrail.open(cfg)) {
+            trail.append(big(1)).get(10, TimeUnit.SECONDS);
+            assertThat(trail.stats().acknowledged()).isEqualTo(1);
+            assertThat(cfg.stagingFile()).as("no ring: the half-made one is removed, records go straight into the journal").doesNotExist();
+        }
+        assertThat(AuditVerifier.verify(tmp.resolve("audit-on-disk")).ok()).isTrue();
+    }
+
     @Test
     void closingWhileTheDiskIsStillFullReturnsFailsTheUnwrittenAndKeepsTheAcknowledged() throws Exception {
         Set<String> acked = new HashSet<>();
