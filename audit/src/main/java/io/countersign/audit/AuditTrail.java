@@ -391,15 +391,25 @@ public final class AuditTrail implements AutoCloseable {
      * Counters for metrics: records acknowledged, appends refused (storage failing, backlog full, closed),
      * records rejected as invalid (for example over the size limit), journal fsyncs, records waiting, the
      * newest seq that is durable in the journal, how many records took the fast path (written into the
-     * journal's room on the caller's thread) rather than the journal thread's queue, and how many durable
-     * records wait in the journal for the Parquet writer.
+     * staging ring or the journal's room on the caller's thread) rather than the journal thread's queue, how
+     * many durable records wait in the journal for the Parquet writer, and how many bytes of acknowledged
+     * records wait in the staging ring for the journal thread.
      */
     public record Stats(long acknowledged, long refused, long rejected, long fsyncs, int pending, long durableSeq, long fastPath,
-            long parquetBacklog) {}
+            long parquetBacklog, long stagedBytes) {}
 
     public Stats stats() {
+        long staged = 0;
+        if (ring != null) {
+            writeLock.lock();
+            try {
+                staged = ring.undrainedBytes();
+            } finally {
+                writeLock.unlock();
+            }
+        }
         return new Stats(written.get(), refused.get(), rejected.get(), fsyncs.get(), pending.get(), durableSeq, fastPath.get(),
-                parquetBacklog());
+                parquetBacklog(), staged);
     }
 
     /** Records whose future has not completed yet. */

@@ -89,7 +89,9 @@ public final class Components implements AutoCloseable {
         io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_fsyncs", a, t -> t.stats().fsyncs())
                 .description("journal fsyncs").register(metrics);
         io.micrometer.core.instrument.FunctionCounter.builder("countersign_audit_records_fast_path", a, t -> t.stats().fastPath())
-                .description("audit records written into the journal on the statement's own thread (no hand-off to the journal thread)").register(metrics);
+                .description("audit records staged (in shared memory, or in the journal file) on the statement's own thread, with no hand-off to the journal thread").register(metrics);
+        io.micrometer.core.instrument.Gauge.builder("countersign_audit_staged_bytes", a, t -> t.stats().stagedBytes())
+                .description("bytes of acknowledged audit records in the shared-memory staging ring, not yet in the journal file").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("countersign_audit_records_pending", a, t -> t.stats().pending())
                 .description("audit records waiting for the journal thread or an fsync").register(metrics);
         io.micrometer.core.instrument.Gauge.builder("countersign_audit_parquet_backlog", a, AuditTrail::parquetBacklog)

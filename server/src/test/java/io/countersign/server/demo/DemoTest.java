@@ -241,6 +241,18 @@ class DemoTest {
     }
 
     @Test
+    void theAuditsStagingRingShowsOnMetrics() throws Exception {
+        try (java.sql.Connection c = agent("demo-agent-pw", "shop"); java.sql.Statement st = c.createStatement()) {
+            st.execute("SELECT 1");
+        }
+        String body = admin("/metrics").body();
+        assertThat(body).containsPattern("countersign_audit_records_fast_path_total(\\{[^}]*\\})? [1-9]");
+        if (io.countersign.audit.AuditConfig.Staging.shmIfAvailable() != null) {
+            assertThat(body).containsPattern("countersign_audit_staged_bytes(\\{[^}]*\\})? [0-9]");
+        }
+    }
+
+    @Test
     void unknownDatabaseIs3D000() {
         assertThatThrownBy(() -> agent("demo-agent-pw", "warehouse").close())
                 .isInstanceOfSatisfying(SQLException.class, e -> {
