@@ -28,13 +28,15 @@ import org.slf4j.LoggerFactory;
  * the journal into Parquet files with a manifest.
  *
  * <p>{@link #append} never waits for the disk. On the fast path it encodes and hashes the record on the
- * caller's thread and writes its frame into journal space the journal thread zero-filled ahead
- * (memory stores, no system call, under a short lock that only guards the chain's order): with bounded
- * fsync the returned future is already complete, so the caller needs no thread hop; with per-statement
- * fsync it completes on the journal thread after the group's fsync. Whenever the fast path cannot run
- * (no room, a segment to roll, storage failing, records still queued) the record is queued for
- * the journal thread, which writes through the file channel as before; while anything is queued the fast
- * path stays off, so the chain keeps one order. A future that completes normally means the record is
+ * caller's thread and copies its frame into the staging ring, shared memory that outlives a crash of the
+ * process ({@link StagingRing}; without one, it writes the frame into journal space the journal thread
+ * zero-filled ahead), under a short lock that only guards the chain's order: with bounded fsync the
+ * returned future is already complete, so the caller needs no thread hop; with per-statement fsync it
+ * completes on the journal thread after the group's fsync. The journal thread moves staged frames into the
+ * journal in batches. Whenever the fast path cannot run (the ring full, no room, storage failing, records
+ * still queued) the record is queued for the journal thread, which drains the ring first and then writes
+ * through the file channel; while anything is queued the fast path stays off, so the chain keeps one
+ * order. A future that completes normally means the record is
  * acknowledged: it is never lost afterwards.
  */
 public final class AuditTrail implements AutoCloseable {
@@ -526,17 +528,7 @@ public final class AuditTrail implements AutoCloseable {
         }
         settled(retry.size());
         retry.clear();
-        List<Pending> waiting;
-        writeLock.lock();
-        try {
-            waiting = new ArrayList<>(awaitingSync);
-            awaitingSync.clear();
-        } finally {
-            writeLock.unlock();
-        }
-        for (Pending p : waiting) {
-            fail(p, why);
-        }
+        failAwaitingSync(why);
         LockSupport.unpark(parquetThread); // durableSeq is final now: the Parquet writer finishes and stops
     }
 
@@ -909,9 +901,10 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * Fail-closed while the journal fails: per-statement records waiting for an fsync are not acknowledged
-     * after all. A record already in the staging ring still reaches the journal when it works again: the
-     * statement did run, and the trail says so, while its agent was told the outcome is unknown.
+     * Per-statement records waiting for an fsync are not acknowledged after all: fail-closed while the
+     * journal fails, or the trail closing. A record already in the staging ring still reaches the journal
+     * when it works again (or at the next start): the statement did run, and the trail says so, while its
+     * agent was told the outcome is unknown.
      */
     private void failAwaitingSync(String why) {
         List<Pending> waiting;
