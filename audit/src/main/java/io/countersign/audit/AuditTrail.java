@@ -121,6 +121,7 @@ public final class AuditTrail implements AutoCloseable {
     /** With a ring: the chain after the journal file's last frame, where a segment roll continues from. */
     private long journalNextSeq;
     private byte[] journalHash;
+    private long ringCheckAfterNanos;
     private final ArrayDeque<Pending> retry = new ArrayDeque<>();
     private boolean stopping;
     private long repairPosition = -1;
@@ -489,6 +490,7 @@ public final class AuditTrail implements AutoCloseable {
                 }
                 if (!stopping && journalFailure == null) {
                     fillAhead(); // before waiting, so the first appends already find room
+                    keepRingFile();
                 }
                 Pending first = queue.poll(pollNanos(stopping), TimeUnit.NANOSECONDS);
                 if (first == STOP) {
@@ -764,6 +766,59 @@ public final class AuditTrail implements AutoCloseable {
             // Callers never write the journal file while a ring stages their frames, so the segment can
             // roll here, after the last drained frame, without stopping them.
             journal.rollIfFull(journalNextSeq, journalHash);
+        }
+    }
+
+    /**
+     * Once a second: when something removed the ring's file while it is in use, makes a new one and
+     * switches to it once the old one is drained, so staged records are again safe from a crash.
+     */
+    private void keepRingFile() {
+        if (ring == null || System.nanoTime() < ringCheckAfterNanos) {
+            return;
+        }
+        ringCheckAfterNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        if (ring.fileStillThere()) {
+            return;
+        }
+        log.error("audit: the staging ring {} was removed while in use; until a new one is in place, staged records are safe"
+                + " from a crash of this process only once they are in the journal. Keep cleaners away from {}", ring.path(),
+                config.staging().directory());
+        StagingRing fresh;
+        try {
+            fresh = StagingRing.create(ring.path(), config.staging().bytes(), 0, Files.getOwner(config.directory()));
+        } catch (IOException | RuntimeException e) {
+            log.error("audit: could not make a new staging ring {} ({}); will try again", ring.path(), e.toString());
+            return;
+        }
+        try {
+            for (int attempt = 0; attempt < 100; attempt++) {
+                drainRing();
+                writeLock.lock();
+                try {
+                    if (ring.isEmpty()) {
+                        fresh.startAt(nextSeq);
+                        StagingRing old = ring;
+                        ring = fresh;
+                        fresh = null;
+                        old.close(false); // its file is gone already
+                        log.info("audit: a new staging ring {} is in place", ring.path());
+                        return;
+                    }
+                } finally {
+                    writeLock.unlock();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("audit: could not drain the staging ring to switch to a new one: {}", e.toString());
+        } finally {
+            if (fresh != null) {
+                try {
+                    fresh.close(true); // not switched to; the next check makes another
+                } catch (IOException ignored) {
+                    // nothing staged in it
+                }
+            }
         }
     }
 

@@ -47,6 +47,8 @@ final class StagingRing implements AutoCloseable {
     }
 
     private final Path path;
+    /** The file's identity (device and inode), to notice that something removed or replaced it. */
+    private final Object fileKey;
     private final FileChannel channel;
     private final MappedByteBuffer map;
     private final int capacity;
@@ -77,8 +79,9 @@ final class StagingRing implements AutoCloseable {
         }
     }
 
-    private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int capacity) {
+    private StagingRing(Path path, FileChannel channel, MappedByteBuffer map, int capacity) throws IOException {
         this.path = path;
+        this.fileKey = fileKey(path);
         this.channel = channel;
         this.map = map;
         this.capacity = capacity;
@@ -140,6 +143,31 @@ final class StagingRing implements AutoCloseable {
 
     Path path() {
         return path;
+    }
+
+    private static Object fileKey(Path path) throws IOException {
+        return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
+    }
+
+    /**
+     * False once the file was removed or replaced (a cleaner, a script): the mapping still works, but what
+     * is staged would no longer be found after a crash.
+     */
+    boolean fileStillThere() {
+        try {
+            Object key = fileKey(path);
+            return key == null || key.equals(fileKey);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A fresh ring taking over from an empty one: the first frame to come is {@code nextSeq}. */
+    void startAt(long nextSeq) {
+        writeAt = HEADER;
+        readAt = HEADER;
+        lapEnd = -1;
+        writeHeader(HEADER, nextSeq);
     }
 
     boolean isEmpty() {

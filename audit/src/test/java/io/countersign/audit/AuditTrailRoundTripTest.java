@@ -269,6 +269,35 @@ class AuditTrailRoundTripTest {
         assertThat(DuckDb.read(dir, RecordType.STATEMENT)).hasSize((int) ok);
     }
 
+    /** Something removes the ring's file while the trail uses it: a new one takes its place, nothing is lost. */
+    @Test
+    void aRingFileRemovedWhileInUseIsMadeAgainAndNothingIsLost() throws Exception {
+        AuditConfig cfg = config().withFsync(FsyncPolicy.bounded(java.time.Duration.ofMillis(5)))
+                .withStaging(new AuditConfig.Staging(shm(), 64 * 1024));
+        int n = 0;
+        try (AuditTrail trail = AuditTrail.open(cfg)) {
+            for (; n < 200; n++) {
+                trail.append(StatementRecord.builder(SampleRecords.statement(n, Instant.now())).sessionId("rm-" + n).build()).join();
+            }
+            Object before = Files.readAttributes(cfg.stagingFile(), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            Files.delete(cfg.stagingFile());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(cfg.stagingFile()) && System.nanoTime() < deadline) {
+                trail.append(StatementRecord.builder(SampleRecords.statement(n, Instant.now())).sessionId("rm-" + n).build()).join();
+                n++;
+                Thread.sleep(5);
+            }
+            assertThat(cfg.stagingFile()).as("a new ring file").exists();
+            assertThat(Files.readAttributes(cfg.stagingFile(), java.nio.file.attribute.BasicFileAttributes.class).fileKey()).isNotEqualTo(before);
+            for (int i = 0; i < 200; i++, n++) {
+                trail.append(StatementRecord.builder(SampleRecords.statement(n, Instant.now())).sessionId("rm-" + n).build()).join();
+            }
+        }
+        VerificationReport report = AuditVerifier.verify(dir);
+        assertThat(report.ok()).as(report.render()).isTrue();
+        assertThat(report.recordsChecked()).isEqualTo(n);
+    }
+
     /**
      * Four writers at once over small segments, with a small staging ring that wraps many times or with
      * none. With the ring every record takes the fast path and the journal thread rolls segments behind

@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Run as a separate JVM by {@link KillNineTest}: appends statement records under load from several threads
  * and prints {@code ACK <run>-<id>} for each record whose append completed, until killed; the fsync policy is
- * the fourth argument (default per-statement). Every 50 ms it prints {@code FAST <n>}, the records that took
+ * the fourth argument (default per-statement), and the fifth, when given, a pause in microseconds after each
+ * append (so that a staging ring never fills and every acknowledged record takes the fast path). Every 50 ms it prints {@code FAST <n>}, the records that took
  * the fast path. The id is in the record's session_id ("crash-<run>-<id>") so the test can find it after recovery.
  */
 public final class CrashWriterMain {
@@ -17,6 +18,7 @@ public final class CrashWriterMain {
         Path dir = Path.of(args[0]);
         int threads = Integer.parseInt(args[1]);
         String run = args[2];
+        long pauseNanos = args.length > 4 ? Long.parseLong(args[4]) * 1000 : 0;
         AuditConfig config = AuditConfig.defaults(dir, "crash-node")
                 .withFsync(FsyncPolicy.parse(args.length > 3 ? args[3] : "per-statement"))
                 .withParquetRoll(64 * 1024, Duration.ofMillis(100))
@@ -48,6 +50,9 @@ public final class CrashWriterMain {
                             System.out.println("ACK " + run + "-" + id);
                         }
                     });
+                    if (pauseNanos > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
+                    }
                 }
             });
         }
