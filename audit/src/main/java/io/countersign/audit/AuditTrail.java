@@ -792,22 +792,24 @@ public final class AuditTrail implements AutoCloseable {
             return;
         }
         try {
-            for (int attempt = 0; attempt < 100; attempt++) {
+            StagingRing old = null;
+            for (int attempt = 0; attempt < 100 && old == null; attempt++) {
                 drainRing();
                 writeLock.lock();
                 try {
                     if (ring.isEmpty()) {
                         fresh.startAt(nextSeq);
-                        StagingRing old = ring;
+                        old = ring;
                         ring = fresh;
                         fresh = null;
-                        old.close(false); // its file is gone already
-                        log.info("audit: a new staging ring {} is in place", ring.path());
-                        return;
                     }
                 } finally {
                     writeLock.unlock();
                 }
+            }
+            if (old != null) {
+                old.close(false); // after the lock, which never spans a system call; its file is gone already
+                log.info("audit: a new staging ring {} is in place", ring.path());
             }
         } catch (IOException | RuntimeException e) {
             log.error("audit: could not drain the staging ring to switch to a new one: {}", e.toString());
