@@ -333,9 +333,15 @@ class AuditTrailRoundTripTest {
         }
         assertThat(stats.acknowledged()).isEqualTo((long) writers * each);
         if (ring) {
-            // the 64 KiB ring wraps many times; when the writers fill it faster than the journal takes it,
-            // records wait in the journal thread's queue instead
-            assertThat(stats.fastPath()).as("records staged in the ring").isGreaterThan((long) writers * each / 2);
+            if (fsync.startsWith("bounded")) {
+                // acknowledged once staged, the writers fill the ring faster than the journal takes it, and
+                // then records wait in the journal thread's queue; how many go each way is the scheduler's
+                // choice (5,804 of 12,000 staged in one CI run), but a thousand frames wrap 64 KiB several times
+                assertThat(stats.fastPath()).as("records staged in the ring").isGreaterThan(1000);
+            } else {
+                // each writer waits for its fsync, so at most four frames are in the ring: it never fills
+                assertThat(stats.fastPath()).as("records staged in the ring").isEqualTo((long) writers * each);
+            }
             assertThat(Files.exists(cfg.stagingFile())).as("a drained ring is removed at close").isFalse();
         } else {
             assertThat(stats.fastPath()).as("records on the fast path (the rest met a segment roll)").isPositive().isLessThan((long) writers * each);
